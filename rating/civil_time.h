@@ -54,8 +54,10 @@ bool ParsePriceSheetDate(std::string_view text, Date* out);
 // "YYYY-MM".
 bool ParseMonth(std::string_view text, Month* out);
 
-std::string FormatRfc3339(Timestamp t);  // "2026-11-20T13:05:00Z"; fraction only when non-zero
-std::string FormatDate(Date d);          // "2026-11-20"
-std::string FormatMonth(Month m);        // "2026-11"
+// "2026-11-20T13:05:00Z"; a fraction only when non-zero, without trailing zeros
+// ("…:00.5Z", "…:00.000000001Z").
+std::string FormatRfc3339(Timestamp t);
+std::string FormatDate(Date d);    // "2026-11-20"
+std::string FormatMonth(Month m);  // "2026-11"
 
 }  // namespace meterd::rating

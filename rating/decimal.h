@@ -17,6 +17,8 @@ using uint128 = unsigned __int128;
 // Why a value could not be parsed. kTooPrecise: exact value needs more fractional digits than
 // allowed (judged on the value: "1.5000000000" is fine at 9 digits, "1.0000000001" is not).
 enum class DecimalError { kOk, kSyntax, kTooPrecise, kOutOfRange };
+// "ok", "syntax", "too_precise", "out_of_range": stable names for error details and logs.
+std::string_view DecimalErrorName(DecimalError e);
 
 class Decimal {
  public:
@@ -30,7 +32,9 @@ class Decimal {
 
   // Parses the JSON number grammar (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?), exactly.
   // "-0" is zero. '+1', '.5', '1.', '01' and anything else are kSyntax. Values whose magnitude
-  // exceeds 10^20 are kOutOfRange (stored values never come close).
+  // exceeds 10^20 are kOutOfRange (stored values never come close). When a value is both too
+  // precise and too large, kTooPrecise wins (ingest checks bad_quantity before too_large).
+  // Never allocates; *out is written only on kOk.
   static DecimalError Parse(std::string_view text, Decimal* out);
 
   constexpr int128 nanos() const { return nanos_; }
@@ -45,8 +49,14 @@ class Decimal {
   friend constexpr Decimal operator+(Decimal a, Decimal b) { return Decimal(a.nanos_ + b.nanos_); }
   friend constexpr Decimal operator-(Decimal a, Decimal b) { return Decimal(a.nanos_ - b.nanos_); }
   friend constexpr Decimal operator-(Decimal a) { return Decimal(-a.nanos_); }
-  Decimal& operator+=(Decimal b) { nanos_ += b.nanos_; return *this; }
-  Decimal& operator-=(Decimal b) { nanos_ -= b.nanos_; return *this; }
+  Decimal& operator+=(Decimal b) {
+    nanos_ += b.nanos_;
+    return *this;
+  }
+  Decimal& operator-=(Decimal b) {
+    nanos_ -= b.nanos_;
+    return *this;
+  }
   friend constexpr auto operator<=>(Decimal a, Decimal b) = default;
 
  private:
@@ -67,6 +77,8 @@ class FxRate {
 
   constexpr int128 picos() const { return picos_; }
   std::string ToString() const;  // exactly 12 fractional digits
+  // Appends ToString() to out without intermediate allocation.
+  void AppendTo(std::string* out) const;
   friend constexpr auto operator<=>(FxRate a, FxRate b) = default;
 
  private:
@@ -90,6 +102,7 @@ std::optional<Decimal> PercentRound9(Decimal a, Decimal b);
 Decimal RoundToDigits(Decimal a, int digits);
 
 // 10^15 currency units: the largest quantity or amount the product promises to keep exact.
-inline constexpr Decimal kMaxAmount = Decimal::FromNanos(int128(1'000'000'000'000'000) * 1'000'000'000);
+inline constexpr Decimal kMaxAmount =
+    Decimal::FromNanos(int128(1'000'000'000'000'000) * 1'000'000'000);
 
 }  // namespace meterd::rating
