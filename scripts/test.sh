@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The one test command: installs what is missing, builds everything (Release, warnings as
+# errors) and runs every test, the fuzz/crash/bench smokes included. CI calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+# Money never goes near binary floating point: rating/ must not even mention the types.
+if grep -rnwE 'float|double|long double|strtod|stod|stof|atof' rating/ --include='*.h' --include='*.cc'; then
+  echo "error: floating point in rating/ (see above)" >&2
+  exit 1
+fi
+
+build_dir=${METERD_BUILD_DIR:-build/release}
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
+cd "$build_dir"
+ctest --output-on-failure -j "$(nproc)" --timeout 600
