@@ -19,7 +19,7 @@
 
 namespace meterd::rating {
 
-struct PriceRow;  // rating/price_sheet.h
+struct PriceSheet;  // rating/price_sheet.h
 
 // ASCII-only case folding (§8.2): ids are compared and returned lowercased; codes uppercased.
 std::string LowercaseAscii(std::string_view s);
@@ -41,12 +41,14 @@ struct Partner {
   std::string mpn_id;
   PartnerKind kind = PartnerKind::kDirect;
   bool mpn_active = true;
+  friend bool operator==(const Partner&, const Partner&) = default;
 };
 
 struct Reseller {
   std::string mpn_id;
   std::string name;
   std::string partner_id;  // its indirect provider
+  friend bool operator==(const Reseller&, const Reseller&) = default;
 };
 
 struct Customer {
@@ -57,6 +59,7 @@ struct Customer {
   std::string partner_id;
   std::optional<std::string> reseller_mpn_id;
   std::optional<std::string> currency;  // override of the country's currency
+  friend bool operator==(const Customer&, const Customer&) = default;
 };
 
 struct Entitlement {
@@ -66,6 +69,7 @@ struct Entitlement {
   Offer offer = Offer::kAzurePlan;
   Timestamp created_at;
   bool aobo = true;
+  friend bool operator==(const Entitlement&, const Entitlement&) = default;
 };
 
 // An access grant. The implied AOBO grant of an entitlement has grant_id "aobo:{entitlement_id}",
@@ -78,6 +82,7 @@ struct Grant {
   std::string role;  // stored lowercased
   Timestamp start;
   std::optional<Timestamp> end;  // exclusive
+  friend bool operator==(const Grant&, const Grant&) = default;
 };
 
 inline constexpr std::string_view kAoboGrantPrefix = "aobo:";
@@ -111,7 +116,7 @@ struct FxLookup {
 
 // Rating knobs from the daemon's configuration.
 struct RatingConfig {
-  Decimal pec_rate = Decimal::FromNanos(150'000'000);                // 0.15
+  Decimal pec_rate = Decimal::FromNanos(150'000'000);                  // 0.15
   std::vector<std::string> eligible_roles = {"owner", "contributor"};  // compared lowercased
   // Case-insensitive membership test.
   bool IsEligibleRole(std::string_view role) const;
@@ -187,6 +192,12 @@ class ReferenceSnapshot {
   std::optional<Grant> ImpliedGrantOf(std::string_view entitlement_id) const;
   // All grants of an entitlement: explicit ones, then the implied one.
   std::vector<Grant> GrantsOf(std::string_view entitlement_id) const;
+  // The validity window of the implied grant, without building the Grant (rating hot path).
+  struct ImpliedGrantWindow {
+    Timestamp start;
+    std::optional<Timestamp> end;
+  };
+  std::optional<ImpliedGrantWindow> ImpliedGrantWindowOf(std::string_view entitlement_id) const;
 
   // Sorted enumeration (by id) for listings.
   std::vector<const Customer*> Customers() const;
@@ -203,25 +214,17 @@ class ReferenceSnapshot {
   std::unique_ptr<const Data> data_;
 };
 
-// One row of a price sheet upload, as the CSV parser produced it.
-struct PriceUploadRow {
-  int line = 0;                   // 1-based line in the upload, for errors
-  const PriceRow* row = nullptr;  // nullptr when the row could not be parsed
-  std::string error;              // why it could not be parsed (row == nullptr)
-  // For an unparsable row whose table key could still be read: the table to reject whole
-  // (§8.22). Fields as in the CSV (any case).
-  std::optional<ReferenceChange::PriceKey> key;
-  std::optional<Date> key_effective_start;
-};
-
 struct PriceUploadError {
   int line = 0;
+  // A PriceRowErrorName for rows the parser rejected; "invalid_table" for rows of a table that
+  // failed ValidateTierTable; "table_rejected" for rows rejected with a bad row of their table.
   std::string error;
+  std::string detail;
 };
 
 struct PriceUploadResult {
-  int upserted = 0;  // rows
-  int rejected = 0;  // rows
+  int upserted = 0;                      // rows
+  int rejected = 0;                      // rows
   std::vector<PriceUploadError> errors;  // one per rejected row, in line order
 };
 
@@ -249,7 +252,7 @@ class ReferenceBuilder {
   // A whole price sheet upload (§3, §8.22): rows are grouped into tier tables; a table is
   // rejected whole when any of its rows is bad or when the table as merged with what is stored
   // fails ValidateTierTable. The other tables apply.
-  PriceUploadResult ApplyPriceUpload(std::span<const PriceUploadRow> rows);
+  PriceUploadResult ApplyPriceUpload(const PriceSheet& sheet);
   // Rate for (currency, month), > 0. USD is accepted and ignored (§8.9).
   Status UpsertFx(std::string_view currency, Month month, FxRate rate);
 
