@@ -224,9 +224,12 @@ struct UsageParser::Impl {
     if (timestamp->nanos > options.now.nanos + rating::kNanosPerDay) {
       return Verdict{UsageError::kInFuture, "'timestamp' is more than 24 h after now"};
     }
+    int64_t retention = int64_t{options.retention_days} * rating::kNanosPerDay;
+    // The horizon is later than timestamp + retention, so recent events (nearly all of them)
+    // skip the calendar arithmetic.
+    if (timestamp->nanos > options.now.nanos - retention) return std::nullopt;
     rating::Month month = rating::MonthOf(rating::DateOf(*timestamp));
-    int64_t horizon = rating::StartOf(rating::NextMonth(month)).nanos +
-                      int64_t{options.retention_days} * rating::kNanosPerDay;
+    int64_t horizon = rating::StartOf(rating::NextMonth(month)).nanos + retention;
     if (options.now.nanos >= horizon) {
       return Verdict{UsageError::kTooOld,
                      "the usage month ended longer ago than the retention period"};
