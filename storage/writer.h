@@ -1,0 +1,152 @@
+// The single writer: one thread owns every write to the store and commits many jobs per LMDB
+// transaction (group commit). Submit is thread-safe and never blocks on I/O; a job's done runs on
+// the writer thread only after the commit holding its writes returned (synced per SyncMode).
+// Stats are plain atomics, safe to read from any thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/env.h"
+
+namespace meterd::storage {
+
+struct CommitResult {
+  // OK: the job's writes are committed (durable per the Env's SyncMode). Otherwise none of them
+  // are: ResourceExhausted for a full map or disk (answer 503), the job's own error when its
+  // apply failed, or the LMDB error of the commit.
+  Status status;
+  uint64_t txn_id = 0;      // LMDB id of the committing txn (orders commits; 0 on failure)
+  uint32_t batch_jobs = 0;  // jobs committed in that txn
+};
+
+struct WriteJob {
+  // Applies the job's writes. It may run more than once (after a map growth, or when another
+  // job of its batch failed and the batch is re-run), always on a fresh view of the store: act
+  // only through the txn, and overwrite (never accumulate) anything recorded outside it, e.g.
+  // the sequence numbers it was given. An error fails this job only; its writes are dropped.
+  // Runs on the writer thread: keep it to encoding and puts, no blocking.
+  std::function<Status(WriteTxn&)> apply;
+  // Called exactly once per accepted job, on the writer thread; hand off and return quickly.
+  std::function<void(const CommitResult&)> done;
+};
+
+// Fixed-bucket histogram with atomic counters (Prometheus-style upper bounds, last bucket +Inf).
+class Histogram {
+ public:
+  static constexpr size_t kMaxBounds = 20;
+  Histogram(std::initializer_list<uint64_t> upper_bounds);
+  void Observe(uint64_t value);
+  size_t bucket_count() const { return num_bounds_ + 1; }
+  // Upper bound of bucket i (UINT64_MAX for the last).
+  uint64_t bound(size_t i) const;
+  // Non-cumulative count of bucket i.
+  uint64_t count(size_t i) const { return counts_[i].load(std::memory_order_relaxed); }
+  uint64_t total_count() const { return total_.load(std::memory_order_relaxed); }
+  uint64_t sum() const { return sum_.load(std::memory_order_relaxed); }
+
+ private:
+  std::array<uint64_t, kMaxBounds> bounds_{};
+  size_t num_bounds_ = 0;
+  std::array<std::atomic<uint64_t>, kMaxBounds + 1> counts_{};
+  std::atomic<uint64_t> total_{0};
+  std::atomic<uint64_t> sum_{0};
+};
+
+struct WriterStats {
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> jobs_committed{0};
+  std::atomic<uint64_t> jobs_failed{0};        // their own apply failed
+  std::atomic<uint64_t> jobs_rejected{0};      // Submit refused: queue full
+  std::atomic<uint64_t> batches_failed{0};     // whole batch failed (map/disk full, I/O)
+  std::atomic<uint64_t> batch_reruns{0};       // batch re-applied (growth, job isolation)
+  std::atomic<uint64_t> map_full_events{0};    // MDB_MAP_FULL, ENOSPC or EFBIG met
+  std::atomic<uint64_t> map_growths{0};
+  std::atomic<int64_t> queue_depth{0};
+  std::atomic<uint64_t> last_txn_id{0};
+  Histogram commit_micros{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+                          1000000};  // mdb_txn_commit, including its fsyncs
+  Histogram batch_micros{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+                         1000000};  // first apply to commit return
+  Histogram batch_jobs{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+};
+
+struct CommitInfo {
+  uint64_t txn_id = 0;
+  uint32_t jobs = 0;
+};
+
+struct WriterOptions {
+  size_t queue_capacity = 4096;  // Submit answers ResourceExhausted beyond this
+  size_t max_batch_jobs = 1024;  // jobs per transaction
+  // Between batches, grow the map ahead of need once used bytes pass this share of it (only if
+  // no transaction is open; 0 disables). Growing early avoids MDB_MAP_FULL mid-batch.
+  uint32_t grow_ahead_percent = 90;
+  // Post-commit listener, on the writer thread after every job's done (e.g. wake long-pollers).
+  std::function<void(const CommitInfo&)> on_commit;
+  // Test seam: called before each commit with a 1-based batch counter; a non-OK result aborts
+  // that batch and fails all its jobs with it, as a failed commit would.
+  std::function<Status(uint64_t batch)> fault_for_testing;
+};
+
+class Writer {
+ public:
+  // Starts the writer thread. REQUIRES: env outlives the Writer; env is read-write.
+  static Result<std::unique_ptr<Writer>> Start(Env* env, WriterOptions options);
+  ~Writer();  // Stop()
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Queues a job. ResourceExhausted when the queue is full (answer 429), Unavailable once
+  // stopping; in both cases done is never called. Never blocks on the writer.
+  Status Submit(WriteJob job);
+  // Submits apply and waits for its commit; returns its status. For setup, tools and tests;
+  // FailedPrecondition when called on the writer thread.
+  Status Execute(std::function<Status(WriteTxn&)> apply);
+  // Refuses new jobs, commits everything already queued, joins the thread. Idempotent.
+  void Stop();
+
+  const WriterStats& stats() const { return stats_; }
+
+ private:
+  struct Slot {
+    WriteJob job;
+    Status status;  // failure of this job's own apply
+    bool failed = false;
+  };
+
+  Writer(Env* env, WriterOptions options);
+  void Run();
+  // Commits jobs [begin, end) of batch_ as one transaction (or splits it, see .cc).
+  void ProcessBatch(size_t begin, size_t end);
+  void FailAll(size_t begin, size_t end, const Status& status);
+  void MaybeGrowAhead();
+
+  Env* const env_;
+  const WriterOptions options_;
+  WriterStats stats_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<WriteJob> queue_;  // ring buffer of queue_capacity slots
+  size_t head_ = 0;
+  size_t count_ = 0;
+  bool stopping_ = false;
+
+  std::vector<Slot> batch_;  // writer thread only
+  uint64_t batch_counter_ = 0;
+  std::thread thread_;
+  std::thread::id thread_id_;
+};
+
+}  // namespace meterd::storage
