@@ -21,6 +21,27 @@ constexpr uint128 Pow10(int n) {
   return p;
 }
 
+constexpr uint64_t kPow10[20] = {1,
+                                 10,
+                                 100,
+                                 1000,
+                                 10000,
+                                 100000,
+                                 1000000,
+                                 10000000,
+                                 100000000,
+                                 1000000000,
+                                 10000000000,
+                                 100000000000,
+                                 1000000000000,
+                                 10000000000000,
+                                 100000000000000,
+                                 1000000000000000,
+                                 10000000000000000,
+                                 100000000000000000,
+                                 1000000000000000000,
+                                 10000000000000000000u};
+
 // An unsigned 256-bit value as two 128-bit halves; only what exact mul-then-div needs.
 struct U256 {
   uint128 hi = 0;
@@ -169,9 +190,20 @@ DecimalError ParseScaled(std::string_view text, int128* out) {
   }
   if (p != end) return DecimalError::kSyntax;
 
-  // The digit sequence is int part followed by fraction part; value = digits × 10^scale.
   const int64_t int_len = int_end - int_begin;
   const int64_t frac_len = frac_end - frac_begin;
+  // Fast path for what feeds send ("2.5", "24.0000075"): no exponent, at most 19 digits (fits
+  // uint64, below 10^19 so in range) and no more fraction digits than the scale keeps.
+  if (exponent == 0 && int_len + frac_len <= 19 && frac_len <= kDigits) {
+    uint64_t acc = 0;
+    for (const char* q = int_begin; q != int_end; ++q) acc = acc * 10 + unsigned(*q - '0');
+    for (const char* q = frac_begin; q != frac_end; ++q) acc = acc * 10 + unsigned(*q - '0');
+    const uint128 v = uint128{acc} * kPow10[kDigits - frac_len];
+    *out = negative ? -static_cast<int128>(v) : static_cast<int128>(v);
+    return DecimalError::kOk;
+  }
+
+  // The digit sequence is int part followed by fraction part; value = digits × 10^scale.
   const int64_t total = int_len + frac_len;
   const auto nth = [&](int64_t i) -> char {
     return i < int_len ? int_begin[i] : frac_begin[i - int_len];
@@ -227,15 +259,25 @@ void AppendScaled(int128 value, std::string* out) {
   char buf[48];
   char* const end = buf + sizeof(buf);
   const uint128 mag = Magnitude(value);
-  constexpr uint128 kScaleU = Pow10(kDigits);
-  uint64_t frac = static_cast<uint64_t>(mag % kScaleU);
+  constexpr uint64_t kScaleU = kPow10[kDigits];
+  uint64_t frac;
+  uint128 units;
+  if (mag <= kUint64Max) {
+    // 64-bit division by a constant compiles to a multiply; 128-bit would call __udivti3.
+    const uint64_t m = static_cast<uint64_t>(mag);
+    frac = m % kScaleU;
+    units = m / kScaleU;
+  } else {
+    frac = static_cast<uint64_t>(mag % kScaleU);
+    units = mag / kScaleU;
+  }
   char* p = end;
   for (int i = 0; i < kDigits; ++i) {
     *--p = static_cast<char>('0' + frac % 10);
     frac /= 10;
   }
   *--p = '.';
-  p = WriteUnsigned(mag / kScaleU, p);
+  p = WriteUnsigned(units, p);
   if (value < 0) *--p = '-';
   out->append(p, static_cast<size_t>(end - p));
 }
