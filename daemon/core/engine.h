@@ -1,0 +1,161 @@
+// The rating engine of the daemon: routes parsed usage to shard workers that own all mutable
+// rating state (ledgers, budgets, fired marks) of the customers hashed to them, commits their
+// effects through the single storage writer, and answers only after the commit. Reference data
+// is an immutable snapshot swapped by pointer. Admin operations (reference loads, budgets) are
+// blocking calls for a control thread; SubmitUsage never blocks. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "daemon/ingest/reference_parser.h"
+#include "daemon/ingest/usage_parser.h"
+#include "rating/budget.h"
+#include "rating/civil_time.h"
+#include "rating/price_sheet.h"
+#include "rating/reference.h"
+#include "storage/env.h"
+#include "storage/writer.h"
+
+namespace meterd::core {
+
+class Shard;
+
+struct EngineOptions {
+  int shards = 2;
+  rating::RatingConfig rating;
+  int32_t retention_days = 35;
+  // Usage slices a shard may hold queued before SubmitUsage answers 429.
+  size_t shard_queue_capacity = 256;
+  std::function<rating::Timestamp()> now;  // the daemon's clock
+};
+
+// One POST /v1/usage: the parsed batch stays alive (owned here) until `done` ran.
+struct UsageRequest {
+  ingest::UsageBatch batch;
+  std::string body;  // the buffer the batch may point into
+  // Exactly once, from a shard or the calling thread. status: OK, ResourceExhausted (429:
+  // queues full), Unavailable (503: storage full or recovering).
+  std::function<void(const Status& status, uint64_t accepted, uint64_t duplicates)> done;
+
+  // Filled by the engine.
+  std::atomic<int> parts_pending{0};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> duplicates{0};
+  std::mutex error_mu;
+  Status error;
+};
+
+struct LoadError {
+  int line = 0;
+  std::string error;
+  std::string detail;
+};
+
+struct LoadResult {
+  int upserted = 0;
+  int rejected = 0;
+  std::vector<LoadError> errors;
+  uint64_t rerated_lines = 0;
+  int currencies = 0;
+};
+
+struct BudgetChange {
+  bool found = true;  // false: unknown customer
+  std::optional<rating::Budget> budget;
+};
+
+class Engine {
+ public:
+  Engine(storage::Env* env, storage::Writer* writer, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads the reference snapshot from the store, finishes an interrupted re-rating, starts the
+  // shard threads.
+  Status Start();
+  // Drains the shards (everything queued is committed or failed) and joins them. Idempotent.
+  void Stop();
+
+  std::shared_ptr<const rating::ReferenceSnapshot> snapshot() const {
+    return std::atomic_load_explicit(&snapshot_, std::memory_order_acquire);
+  }
+  rating::Timestamp Now() const { return options_.now(); }
+  const EngineOptions& options() const { return options_; }
+
+  // Splits the accepted events by owning shard and queues one slice per shard. The answer
+  // (request->done) comes after every slice committed.
+  void SubmitUsage(std::shared_ptr<UsageRequest> request);
+
+  // Blocking admin operations (control thread). Each commits the reference records, publishes
+  // the new snapshot and re-rates affected lines before returning.
+  LoadResult LoadReference(const ingest::ReferenceBatch& batch);
+  Result<LoadResult> LoadEntity(const ingest::ReferenceEntity& entity);
+  LoadResult LoadPriceSheet(std::string_view csv);
+  Result<LoadResult> LoadFx(rating::Month month, const ingest::FxBody& fx);
+
+  // Budgets (blocking). NotFound when the customer is unknown.
+  Result<rating::Budget> SetBudget(const std::string& customer_id, const rating::Budget& budget);
+  Status RemoveBudget(const std::string& customer_id);
+  Result<std::optional<rating::Budget>> GetBudget(const std::string& customer_id) const;
+
+  // Alert sequence high-water mark: bumps after each commit carrying alerts; waiters of
+  // GET /v1/alerts?wait= watch it.
+  uint64_t alert_epoch() const { return alert_epoch_.load(std::memory_order_acquire); }
+  // Waits until alert_epoch() differs from seen_epoch or `wait` passed; returns the epoch.
+  uint64_t WaitForAlerts(uint64_t seen_epoch, std::chrono::milliseconds wait);
+  void NotifyCommit();
+
+  storage::Env* env() const { return env_; }
+  size_t ShardOf(std::string_view owner_key) const;
+
+  // Counters for metrics.
+  struct Counters {
+    std::atomic<uint64_t> events_accepted{0};
+    std::atomic<uint64_t> events_duplicate{0};
+    std::atomic<uint64_t> usage_rejected_busy{0};
+    std::atomic<uint64_t> usage_failed_storage{0};
+    std::atomic<uint64_t> lines_rerated{0};
+    std::atomic<uint64_t> alerts_fired{0};
+  };
+  const Counters& counters() const { return counters_; }
+  Counters& mutable_counters() { return counters_; }
+
+ private:
+  friend class Shard;
+  struct RerateScope;
+
+  // Commits reference records, swaps the snapshot, re-rates. REQUIRES: control_mu_ held.
+  Status PublishReference(rating::ReferenceBuilder::Built built,
+                          std::function<Status(storage::WriteTxn&)> persist, uint64_t* rerated);
+  Status LoadSnapshotFromStore();
+  Status RerateAllCustomers(uint64_t* rerated);
+  Status Rerate(const rating::ReferenceChange& change, bool everything, uint64_t* rerated);
+  // Runs fn on every shard thread and waits for all of them.
+  Status Broadcast(const std::function<Status(Shard&)>& fn);
+  Status RunOnShard(size_t shard, const std::function<Status(Shard&)>& fn);
+
+  storage::Env* const env_;
+  storage::Writer* const writer_;
+  const EngineOptions options_;
+  std::shared_ptr<const rating::ReferenceSnapshot> snapshot_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::mutex control_mu_;  // serializes admin operations (never taken on the ingest path)
+  std::atomic<uint64_t> alert_epoch_{0};
+  std::mutex alert_mu_;
+  std::condition_variable alert_cv_;
+  Counters counters_;
+  bool started_ = false;
+};
+
+}  // namespace meterd::core

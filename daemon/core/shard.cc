@@ -1,0 +1,796 @@
+#include "daemon/core/shard.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "daemon/core/records.h"
+#include "daemon/http/json_writer.h"
+#include "storage/schema.h"
+
+namespace meterd::core {
+namespace {
+
+using rating::Decimal;
+using storage::Db;
+namespace keys = storage::keys;
+
+uint32_t MonthKey(rating::Month m) { return static_cast<uint32_t>(m.index); }
+uint32_t DateKey(rating::Date d) { return static_cast<uint32_t>(d.days); }
+
+std::string LedgerKey(std::string_view customer, rating::Month month) {
+  std::string k(customer);
+  k.push_back('\0');
+  char b[4];
+  storage::PutU32BE(MonthKey(month), b);
+  k.append(b, 4);
+  return k;
+}
+
+// Retention horizon of an identity: first day of the month after the usage month + days.
+uint32_t ExpiryDay(rating::Date usage_date, int32_t retention_days) {
+  rating::Month next = rating::NextMonth(rating::MonthOf(usage_date));
+  return static_cast<uint32_t>(rating::FirstDayOf(next).days + retention_days);
+}
+
+void AppendLength(std::string* out, std::string_view s) {
+  uint32_t n = static_cast<uint32_t>(s.size());
+  char b[4];
+  std::memcpy(b, &n, 4);
+  out->append(b, 4);
+  out->append(s);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- WriteSet
+
+void WriteSet::Add(Kind kind, Db db, std::string_view key, std::string_view value) {
+  Op op{kind, db, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(key.size()), 0,
+        static_cast<uint32_t>(value.size())};
+  arena_.append(key);
+  op.val_off = static_cast<uint32_t>(arena_.size());
+  arena_.append(value);
+  ops_.push_back(op);
+  if (kind == Kind::kAppendAlert) ++alerts_;
+}
+
+Status WriteSet::Apply(storage::WriteTxn& txn) const {
+  for (const Op& op : ops_) {
+    std::string_view key(arena_.data() + op.key_off, op.key_len);
+    std::string_view value(arena_.data() + op.val_off, op.val_len);
+    switch (op.kind) {
+      case Kind::kPut:
+        METERD_RETURN_IF_ERROR(txn.Put(op.db, key, value));
+        break;
+      case Kind::kDelete: {
+        Status st = txn.Delete(op.db, key);
+        if (!st.ok() && st.code() != StatusCode::kNotFound) return st;
+        break;
+      }
+      case Kind::kAppendAlert: {
+        Result<uint64_t> seq = txn.AppendSequenced(op.db, value);
+        if (!seq.ok()) return seq.status();
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- Shard lifecycle and queues
+
+Shard::Shard(Engine* engine, size_t index) : engine_(engine), index_(index) {}
+
+Shard::~Shard() { Stop(); }
+
+void Shard::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Shard::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Shard::TryPostUsage(std::shared_ptr<UsageRequest> request, std::vector<uint32_t> events) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || usage_queue_.size() >= engine_->options().shard_queue_capacity) return false;
+    usage_queue_.push_back(UsageItem{std::move(request), std::move(events)});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void Shard::PostControl(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    control_queue_.push_back(std::move(fn));
+  }
+  cv_.notify_one();
+}
+
+void Shard::Run() {
+  for (;;) {
+    std::function<void()> control;
+    std::optional<UsageItem> usage;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] {
+        return !control_queue_.empty() || !usage_queue_.empty() ||
+               (stopping_ && inflight_.empty());
+      });
+      if (!control_queue_.empty()) {
+        control = std::move(control_queue_.front());
+        control_queue_.pop_front();
+      } else if (!usage_queue_.empty()) {
+        usage = std::move(usage_queue_.front());
+        usage_queue_.pop_front();
+      } else {
+        return;  // stopping, queues empty, nothing in flight
+      }
+    }
+    if (control) {
+      control();
+    } else {
+      ProcessUsage(usage->request, usage->events);
+    }
+  }
+}
+
+void Shard::RunWhenIdle(std::function<void()> fn) {
+  if (inflight_.empty()) {
+    fn();
+  } else {
+    idle_waiters_.push_back(std::move(fn));
+  }
+}
+
+// ---------------------------------------------------------------- usage
+
+void Shard::FinishPart(const std::shared_ptr<UsageRequest>& request, const Status& status,
+                       uint64_t accepted, uint64_t duplicates) {
+  if (!status.ok()) {
+    std::lock_guard<std::mutex> lock(request->error_mu);
+    if (request->error.ok()) request->error = status;
+  } else {
+    request->accepted.fetch_add(accepted, std::memory_order_relaxed);
+    request->duplicates.fetch_add(duplicates, std::memory_order_relaxed);
+  }
+  if (request->parts_pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    Status final_status;
+    {
+      std::lock_guard<std::mutex> lock(request->error_mu);
+      final_status = request->error;
+    }
+    request->done(final_status, request->accepted.load(), request->duplicates.load());
+  }
+}
+
+bool Shard::InFlightContains(std::string_view identity, const Job* current) const {
+  auto scan = [&](const Job* job) {
+    std::string_view ids = job->identities;
+    size_t pos = 0;
+    while (pos + 4 <= ids.size()) {
+      uint32_t n;
+      std::memcpy(&n, ids.data() + pos, 4);
+      if (ids.substr(pos + 4, n) == identity) return true;
+      pos += 4 + n;
+    }
+    return false;
+  };
+  if (current && scan(current)) return true;
+  for (const Job* job : inflight_) {
+    if (scan(job)) return true;
+  }
+  return false;
+}
+
+void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
+                         const std::vector<uint32_t>& events) {
+  if (recovering_) {
+    FinishPart(request, Status::Unavailable("storage recovering from a failed commit"), 0, 0);
+    return;
+  }
+  snapshot_ = engine_->snapshot();
+  const rating::ReferenceSnapshot& snap = *snapshot_;
+  Result<storage::ReadTxn> txn = engine_->env()->BeginRead();
+  if (!txn.ok()) {
+    FinishPart(request, Status::Unavailable(txn.status().message()), 0, 0);
+    return;
+  }
+  auto job = std::make_unique<Job>();
+  job->request = request;
+  std::vector<uint32_t> forward[64];
+  const size_t shard_count = std::min<size_t>(engine_->options().shards, 64);
+  const int32_t retention = engine_->options().retention_days;
+  LedgerEntry* last_entry = nullptr;
+  std::string_view last_customer;
+  rating::Month last_month{-1};
+  char expiry[storage::kEventValueSize];
+
+  for (uint32_t index : events) {
+    const ingest::UsageEvent& ev = request->batch.events()[index];
+    const rating::Entitlement* ent = snap.FindEntitlement(ev.entitlement_id);
+    const rating::Customer* cust = ent ? snap.FindCustomer(ent->customer_id) : nullptr;
+    std::string_view owner = cust ? std::string_view(cust->customer_id) : ev.entitlement_id;
+    size_t owner_shard = engine_->ShardOf(owner);
+    if (owner_shard != index_) {  // the reference data moved it since routing
+      forward[owner_shard % shard_count].push_back(index);
+      continue;
+    }
+    kb_.Clear();
+    keys::Event(&kb_, ev.entitlement_id, ev.id);
+    std::string_view identity = kb_.view();
+    uint64_t hash = storage::HashForKey(identity).lo;
+    bool duplicate = false;
+    auto pending = pending_.find(hash);
+    if (pending != pending_.end() && InFlightContains(identity, job.get())) {
+      duplicate = true;
+    } else {
+      Result<bool> stored = txn->Contains(Db::kEvents, identity);
+      if (!stored.ok()) {
+        FinishPart(request, Status::Unavailable(stored.status().message()), 0, 0);
+        // Nothing of this job was applied to memory in a way the store lacks... except the
+        // quantities added so far: drop caches once idle to be safe.
+        recovering_ = true;
+        MaybeFinishRecovery();
+        return;
+      }
+      duplicate = *stored;
+    }
+    if (duplicate) {
+      ++job->duplicates;
+      continue;
+    }
+    ++pending_[hash];
+    job->identity_hashes.push_back(hash);
+    AppendLength(&job->identities, identity);
+    storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
+    job->writes.Put(Db::kEvents, identity, std::string_view(expiry, sizeof expiry));
+    ++job->accepted;
+
+    if (cust) {
+      rating::Month month = rating::MonthOf(ev.usage_date);
+      LedgerEntry* entry = last_entry;
+      if (!entry || month != last_month || last_customer != cust->customer_id) {
+        Result<LedgerEntry*> got = GetLedger(*txn, cust->customer_id, month);
+        if (!got.ok()) {
+          FinishPart(request, Status::Unavailable(got.status().message()), 0, 0);
+          recovering_ = true;
+          MaybeFinishRecovery();
+          return;
+        }
+        entry = *got;
+        last_entry = entry;
+        last_customer = cust->customer_id;
+        last_month = month;
+      }
+      entry->ledger.AddQuantity(
+          rating::LineKey{ev.entitlement_id, ev.meter_id, ev.resource_uri, ev.usage_date},
+          ev.quantity);
+      if (!entry->touched) {
+        entry->touched = true;
+        touched_.push_back(entry);
+      }
+    } else {
+      kb_.Clear();
+      keys::UnknownLine(&kb_, ev.entitlement_id, ev.meter_id, DateKey(ev.usage_date),
+                        ev.resource_uri);
+      std::string key(kb_.view());
+      auto it = unknown_.find(key);
+      if (it == unknown_.end()) {
+        Decimal stored_qty;
+        Status st = txn->Get(Db::kUnknownLines, key, &scratch_);
+        if (st.ok()) {
+          st = DecodeQuantity(scratch_, &stored_qty);
+        } else if (st.code() == StatusCode::kNotFound) {
+          st = Status::Ok();
+        }
+        if (!st.ok()) {
+          FinishPart(request, Status::Unavailable(st.message()), 0, 0);
+          recovering_ = true;
+          MaybeFinishRecovery();
+          return;
+        }
+        it = unknown_.emplace(key, stored_qty).first;
+      }
+      it->second += ev.quantity;
+      EncodeQuantity(it->second, &scratch_);
+      job->writes.Put(Db::kUnknownLines, key, scratch_);
+    }
+  }
+
+  uint64_t changed = 0;
+  Status st = SettleTouched(*txn, job.get(), &changed);
+  txn = Status::Internal("released");  // end the read txn before handing the job off
+  for (size_t s = 0; s < shard_count; ++s) {
+    if (forward[s].empty()) continue;
+    request->parts_pending.fetch_add(1, std::memory_order_acq_rel);
+    Shard* target = engine_->shards_[s].get();
+    auto ids = std::make_shared<std::vector<uint32_t>>(std::move(forward[s]));
+    target->PostControl([target, request, ids] { target->ProcessUsage(request, *ids); });
+  }
+  if (!st.ok()) {
+    FinishPart(request, Status::Unavailable(st.message()), 0, 0);
+    recovering_ = true;
+    MaybeFinishRecovery();
+    return;
+  }
+  if (job->writes.empty()) {
+    FinishPart(request, Status::Ok(), job->accepted, job->duplicates);
+    return;
+  }
+  Submit(std::move(job));
+}
+
+Result<Shard::LedgerEntry*> Shard::GetLedger(storage::ReadTxn& txn, std::string_view customer_id,
+                                             rating::Month month) {
+  std::string key = LedgerKey(customer_id, month);
+  auto it = ledgers_.find(key);
+  if (it != ledgers_.end()) return it->second.get();
+  auto entry = std::make_unique<LedgerEntry>(std::string(customer_id), month);
+  kb_.Clear();
+  keys::LineMonthPrefix(&kb_, customer_id, MonthKey(month));
+  std::string prefix(kb_.view());
+  Status decode_status;
+  StoredLine stored;
+  Status st = txn.ScanPrefix(Db::kLines, prefix, [&](std::string_view k, std::string_view v) {
+    storage::KeyReader reader(k.substr(prefix.size()));
+    std::string meter, entitlement, resource;
+    uint32_t date = 0;
+    bool truncated = false;
+    if (!reader.ReadString(&meter) || !reader.ReadU32(&date) || !reader.ReadString(&entitlement) ||
+        !reader.ReadTrailingString(&resource, &truncated)) {
+      decode_status = Status::Corruption("line key");
+      return storage::ScanStep::kStop;
+    }
+    decode_status = DecodeLine(v, &stored);
+    if (!decode_status.ok()) return storage::ScanStep::kStop;
+    entry->ledger.LoadLine(
+        rating::LineKey{entitlement, meter, resource, rating::Date{static_cast<int32_t>(date)}},
+        stored.quantity, &stored.rated);
+    return storage::ScanStep::kContinue;
+  });
+  if (!st.ok()) return st;
+  if (!decode_status.ok()) return decode_status;
+  // Fired budget marks of this (customer, month).
+  std::vector<rating::FiredMark> marks;
+  for (auto [fkind, akind] : {std::pair{storage::FiredKind::kBudgetActual, rating::AlertKind::kBudgetActual},
+                              std::pair{storage::FiredKind::kBudgetForecast, rating::AlertKind::kBudgetForecast}}) {
+    kb_.Clear();
+    kb_.AddU8(static_cast<uint8_t>(fkind)).AddString(customer_id).AddU32(MonthKey(month));
+    std::string fprefix(kb_.view());
+    st = txn.ScanPrefix(Db::kFired, fprefix, [&](std::string_view k, std::string_view) {
+      storage::KeyReader reader(k.substr(fprefix.size()));
+      uint64_t nanos = 0;
+      if (reader.ReadU64(&nanos)) {
+        marks.push_back({akind, Decimal::FromNanos(static_cast<rating::int128>(nanos))});
+      }
+      return storage::ScanStep::kContinue;
+    });
+    if (!st.ok()) return st;
+  }
+  entry->fired = rating::FiredMarks(std::move(marks));
+  LedgerEntry* raw = entry.get();
+  ledgers_.emplace(std::move(key), std::move(entry));
+  return raw;
+}
+
+Result<const std::optional<rating::Budget>*> Shard::GetBudget(storage::ReadTxn& txn,
+                                                              const std::string& customer_id) {
+  auto it = budgets_.find(customer_id);
+  if (it != budgets_.end()) return &it->second;
+  kb_.Clear();
+  kb_.AddTrailingString(customer_id);
+  std::optional<rating::Budget> budget;
+  Status st = txn.Get(Db::kBudgets, kb_.view(), &scratch_);
+  if (st.ok()) {
+    rating::Budget b;
+    METERD_RETURN_IF_ERROR(DecodeBudget(scratch_, &b));
+    budget = std::move(b);
+  } else if (st.code() != StatusCode::kNotFound) {
+    return st;
+  }
+  return &budgets_.emplace(customer_id, std::move(budget)).first->second;
+}
+
+void Shard::AddAlert(Job* job, rating::AlertKind kind, std::optional<rating::Basis> basis,
+                     std::string_view customer_id, std::string json_members) {
+  StoredAlert alert;
+  alert.kind = kind;
+  alert.basis = basis;
+  alert.customer_id = std::string(customer_id);
+  alert.json_members = std::move(json_members);
+  EncodeAlert(alert, &scratch_);
+  job->writes.AppendAlert(scratch_);
+  ++job->alerts;
+}
+
+namespace {
+
+// `"kind":…` members of an alert, without braces and without "id".
+std::string AlertMembers(rating::AlertKind kind, std::string_view customer_id,
+                         std::optional<std::string_view> entitlement_id, rating::Month month,
+                         std::optional<rating::Date> date, std::optional<Decimal> threshold,
+                         std::optional<Decimal> amount, std::optional<Decimal> spend,
+                         std::optional<Decimal> percent, std::string_view currency,
+                         std::string_view detail, rating::Timestamp created_at) {
+  std::string out;
+  http::JsonWriter w(&out);
+  w.BeginObject();
+  w.Field("kind", rating::AlertKindName(kind));
+  w.Field("customer_id", customer_id);
+  if (entitlement_id) w.Field("entitlement_id", *entitlement_id); else w.Field("entitlement_id", nullptr);
+  w.Field("month", rating::FormatMonth(month));
+  if (date) w.Field("date", rating::FormatDate(*date)); else w.Field("date", nullptr);
+  w.Key("threshold");
+  if (threshold) w.RawValue(rating::FormatThreshold(*threshold)); else w.Null();
+  if (amount) w.Field("amount", *amount); else w.Field("amount", nullptr);
+  if (spend) w.Field("spend", *spend); else w.Field("spend", nullptr);
+  if (percent) w.Field("percent", *percent); else w.Field("percent", nullptr);
+  w.Field("currency", currency);
+  w.Field("detail", detail);
+  w.Field("created_at", rating::FormatRfc3339(created_at));
+  w.EndObject();
+  // Strip the braces: the reader prepends "id".
+  return out.substr(1, out.size() - 2);
+}
+
+}  // namespace
+
+Status Shard::EvaluateBudget(storage::ReadTxn& txn, LedgerEntry* entry,
+                             const rating::MonthTotals& totals, Job* job) {
+  const std::string& customer = entry->ledger.customer_id();
+  Result<const std::optional<rating::Budget>*> budget = GetBudget(txn, customer);
+  if (!budget.ok()) return budget.status();
+  if (!**budget) return Status::Ok();
+  const rating::Budget& b = ***budget;
+  rating::Month month = entry->ledger.month();
+  rating::Timestamp now = engine_->Now();
+  Decimal spend = rating::SpendOnBasis(b.basis, totals.list, totals.billed);
+  Decimal forecast = rating::Forecast(spend, month, now).value_or(spend);
+  rating::EvaluateThresholds(b, spend, forecast, entry->fired, &crossings_);
+  std::string currency(totals.currency.view());
+  if (currency.empty() && snapshot_) {
+    if (const rating::Customer* c = snapshot_->FindCustomer(customer)) {
+      currency = std::string(snapshot_->BillingCurrency(*c));
+    }
+  }
+  for (const rating::BudgetCrossing& c : crossings_) {
+    entry->fired.Insert(c.kind, c.threshold);
+    kb_.Clear();
+    keys::FiredThreshold(&kb_,
+                         c.kind == rating::AlertKind::kBudgetActual ? storage::FiredKind::kBudgetActual
+                                                                    : storage::FiredKind::kBudgetForecast,
+                         customer, MonthKey(month), static_cast<uint64_t>(c.threshold.nanos()));
+    job->writes.Put(Db::kFired, kb_.view(), {});
+    std::string detail = std::string(c.kind == rating::AlertKind::kBudgetActual
+                                         ? "month-to-date spend reached "
+                                         : "forecast spend reaches ") +
+                         rating::FormatThreshold(c.threshold) + "% of the " +
+                         std::string(rating::BasisName(b.basis)) + " budget";
+    AddAlert(job, c.kind, b.basis, customer,
+             AlertMembers(c.kind, customer, std::nullopt, month, std::nullopt, c.threshold, c.amount,
+                          c.spend, c.percent, currency, detail, now));
+  }
+  return Status::Ok();
+}
+
+Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_lines) {
+  Status result;
+  rating::Timestamp now = engine_->Now();
+  for (LedgerEntry* entry : touched_) {
+    entry->touched = false;
+    if (!result.ok()) continue;
+    rating::MonthLedger& ledger = entry->ledger;
+    settle_.Clear();
+    ledger.Settle(snapshot_, engine_->options().rating, &settle_);
+    const std::string& customer = ledger.customer_id();
+    uint32_t month = MonthKey(ledger.month());
+    StoredLine stored;
+    for (rating::LineId id : settle_.changed) {
+      rating::LineView v = ledger.line(id);
+      kb_.Clear();
+      keys::Line(&kb_, customer, month, v.meter_id, DateKey(v.usage_date), v.entitlement_id,
+                 v.resource_uri);
+      stored.quantity = v.quantity;
+      stored.rated = *v.rated;
+      EncodeLine(stored, &scratch_);
+      job->writes.Put(Db::kLines, kb_.view(), scratch_);
+    }
+    *changed_lines += settle_.changed.size();
+    StoredTotals totals{ledger.Totals(), now};
+    kb_.Clear();
+    keys::Totals(&kb_, customer, month);
+    std::string totals_key(kb_.view());
+    EncodeTotals(totals, &scratch_);
+    job->writes.Put(Db::kTotals, totals_key, scratch_);
+
+    // pec_lost: once per (entitlement, day), on the first commit leaving a rated lost line.
+    for (const rating::PecLostDay& day : settle_.pec_lost) {
+      kb_.Clear();
+      keys::FiredDay(&kb_, storage::FiredKind::kPecLost, day.entitlement_id, DateKey(day.date));
+      std::string mark(kb_.view());
+      if (pec_lost_fired_.count(mark)) continue;
+      Result<bool> fired = txn.Contains(Db::kFired, mark);
+      if (!fired.ok()) { result = fired.status(); break; }
+      pec_lost_fired_.insert(mark);
+      if (*fired) continue;
+      job->writes.Put(Db::kFired, mark, {});
+      std::string detail = "partner earned credit lost on " + rating::FormatDate(day.date) +
+                           " (no full-day admin access): " + day.lost_bc.ToString() + " " +
+                           std::string(day.currency.view()) + " so far";
+      AddAlert(job, rating::AlertKind::kPecLost, std::nullopt, customer,
+               AlertMembers(rating::AlertKind::kPecLost, customer, day.entitlement_id,
+                            ledger.month(), day.date, std::nullopt, std::nullopt, day.lost_bc,
+                            std::nullopt, day.currency.view(), detail, now));
+    }
+    if (!result.ok()) continue;
+    result = EvaluateBudget(txn, entry, totals.totals, job);
+  }
+  touched_.clear();
+  return result;
+}
+
+// ---------------------------------------------------------------- commits
+
+void Shard::Submit(std::unique_ptr<Job> job) {
+  Job* raw = job.release();
+  inflight_.push_back(raw);
+  storage::WriteJob wj;
+  wj.apply = [this, raw](storage::WriteTxn& txn) -> Status {
+    if (broken_.load(std::memory_order_acquire)) {
+      return Status::Unavailable("an earlier write of this shard failed");
+    }
+    Status st = raw->writes.Apply(txn);
+    if (!st.ok()) broken_.store(true, std::memory_order_release);
+    return st;
+  };
+  wj.done = [this, raw](const storage::CommitResult& result) {
+    if (!result.status.ok()) broken_.store(true, std::memory_order_release);
+    Status status = result.status;
+    if (result.status.ok() && raw->alerts > 0) engine_->NotifyCommit();
+    PostControl([this, raw, status] { OnCommitted(raw, status); });
+  };
+  Status st = engine_->writer_->Submit(std::move(wj));
+  if (!st.ok()) {
+    // Never queued: done will not run. Memory already holds this job's effects.
+    broken_.store(true, std::memory_order_release);
+    OnCommitted(raw, st.code() == StatusCode::kResourceExhausted
+                         ? Status::ResourceExhausted("storage writer queue full")
+                         : Status::Unavailable(st.message()));
+  }
+}
+
+void Shard::OnCommitted(Job* job, const Status& status) {
+  std::unique_ptr<Job> owned(job);
+  inflight_.erase(std::find(inflight_.begin(), inflight_.end(), job));
+  for (uint64_t h : job->identity_hashes) {
+    auto it = pending_.find(h);
+    if (it != pending_.end() && --it->second == 0) pending_.erase(it);
+  }
+  if (status.ok()) {
+    engine_->counters_.events_accepted.fetch_add(job->accepted, std::memory_order_relaxed);
+    engine_->counters_.events_duplicate.fetch_add(job->duplicates, std::memory_order_relaxed);
+    engine_->counters_.alerts_fired.fetch_add(job->alerts, std::memory_order_relaxed);
+  } else {
+    ++failures_;
+    recovering_ = true;
+    engine_->counters_.usage_failed_storage.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (job->request) {
+    Status answer = status;
+    if (!status.ok() && status.code() != StatusCode::kResourceExhausted) {
+      answer = Status::Unavailable(status.message());
+    } else if (!status.ok()) {
+      answer = Status::Unavailable(status.message());  // storage full: 503 + Retry-After
+    }
+    FinishPart(job->request, answer, job->accepted, job->duplicates);
+  }
+  if (job->done) job->done(status);
+  MaybeFinishRecovery();
+  if (inflight_.empty()) {
+    while (!idle_waiters_.empty()) {
+      auto fn = std::move(idle_waiters_.front());
+      idle_waiters_.pop_front();
+      fn();
+      if (!inflight_.empty()) break;  // the waiter submitted work: wait for it again
+    }
+  }
+}
+
+void Shard::MaybeFinishRecovery() {
+  if (!recovering_ || !inflight_.empty()) return;
+  // Memory may hold effects the store lacks: forget everything and reload lazily.
+  ledgers_.clear();
+  touched_.clear();
+  budgets_.clear();
+  pec_lost_fired_.clear();
+  unknown_.clear();
+  pending_.clear();
+  broken_.store(false, std::memory_order_release);
+  recovering_ = false;
+}
+
+// ---------------------------------------------------------------- re-rating and budgets
+
+Result<std::vector<rating::Month>> Shard::MonthsOf(storage::ReadTxn& txn,
+                                                   const std::string& customer) {
+  std::vector<rating::Month> months;
+  kb_.Clear();
+  kb_.AddString(customer);
+  std::string prefix(kb_.view());
+  Status st = txn.ScanPrefix(Db::kTotals, prefix, [&](std::string_view k, std::string_view) {
+    if (k.size() == prefix.size() + 4) {
+      months.push_back(rating::Month{static_cast<int32_t>(storage::GetU32BE(k.data() + prefix.size()))});
+    }
+    return storage::ScanStep::kContinue;
+  });
+  if (!st.ok()) return st;
+  std::string cached_prefix = customer;
+  cached_prefix.push_back('\0');
+  for (const auto& [key, entry] : ledgers_) {
+    if (key.size() == cached_prefix.size() + 4 && key.compare(0, cached_prefix.size(), cached_prefix) == 0) {
+      months.push_back(entry->ledger.month());
+    }
+  }
+  std::sort(months.begin(), months.end());
+  months.erase(std::unique(months.begin(), months.end()), months.end());
+  return months;
+}
+
+Status Shard::Rerate(const std::vector<std::string>& customers,
+                     const std::vector<std::string>& adopt, uint64_t* rerated) {
+  snapshot_ = engine_->snapshot();
+  Result<storage::ReadTxn> txn = engine_->env()->BeginRead();
+  if (!txn.ok()) return txn.status();
+  auto job = std::make_unique<Job>();
+  Status st;
+  auto touch = [&](const std::string& customer, rating::Month month) -> Result<LedgerEntry*> {
+    Result<LedgerEntry*> entry = GetLedger(*txn, customer, month);
+    if (entry.ok() && !(*entry)->touched) {
+      (*entry)->touched = true;
+      touched_.push_back(*entry);
+    }
+    return entry;
+  };
+  for (const std::string& customer : customers) {
+    Result<std::vector<rating::Month>> months = MonthsOf(*txn, customer);
+    if (!months.ok()) return months.status();
+    for (rating::Month m : *months) {
+      Result<LedgerEntry*> entry = touch(customer, m);
+      if (!entry.ok()) return entry.status();
+    }
+  }
+  // Usage of entitlements that just became known moves into their customers' ledgers.
+  for (const std::string& ent_id : adopt) {
+    const rating::Entitlement* ent = snapshot_->FindEntitlement(ent_id);
+    const rating::Customer* cust = ent ? snapshot_->FindCustomer(ent->customer_id) : nullptr;
+    if (!cust) continue;
+    kb_.Clear();
+    kb_.AddString(ent_id);
+    std::string prefix(kb_.view());
+    std::vector<std::pair<std::string, rating::LineRecord>> moved;
+    st = txn->ScanPrefix(Db::kUnknownLines, prefix, [&](std::string_view k, std::string_view v) {
+      storage::KeyReader reader(k.substr(prefix.size()));
+      rating::LineRecord rec;
+      rec.entitlement_id = ent_id;
+      uint32_t date = 0;
+      bool truncated = false;
+      Decimal q;
+      if (!reader.ReadString(&rec.meter_id) || !reader.ReadU32(&date) ||
+          !reader.ReadTrailingString(&rec.resource_uri, &truncated) || !DecodeQuantity(v, &q).ok()) {
+        return storage::ScanStep::kContinue;  // unreadable record: left in place, logged by stats
+      }
+      rec.usage_date = rating::Date{static_cast<int32_t>(date)};
+      rec.quantity = q;
+      moved.emplace_back(std::string(k), std::move(rec));
+      return storage::ScanStep::kContinue;
+    });
+    if (!st.ok()) return st;
+    for (auto& [key, rec] : moved) {
+      Result<LedgerEntry*> entry = touch(cust->customer_id, rating::MonthOf(rec.usage_date));
+      if (!entry.ok()) return entry.status();
+      (*entry)->ledger.AddQuantity(rec.key(), rec.quantity);
+      job->writes.Delete(Db::kUnknownLines, key);
+      unknown_.erase(key);
+    }
+  }
+  // Cached ledgers of other customers re-resolve lazily at their next settle.
+  uint64_t changed = 0;
+  st = SettleTouched(*txn, job.get(), &changed);
+  txn = Status::Internal("released");
+  if (!st.ok()) {
+    recovering_ = true;
+    MaybeFinishRecovery();
+    return st;
+  }
+  *rerated += changed;
+  if (!job->writes.empty()) Submit(std::move(job));
+  return Status::Ok();
+}
+
+Result<std::optional<rating::Budget>> Shard::CachedBudget(const std::string& customer_id) {
+  Result<storage::ReadTxn> txn = engine_->env()->BeginRead();
+  if (!txn.ok()) return txn.status();
+  Result<const std::optional<rating::Budget>*> b = GetBudget(*txn, customer_id);
+  if (!b.ok()) return b.status();
+  return **b;
+}
+
+void Shard::SetBudget(const std::string& customer_id, std::optional<rating::Budget> budget,
+                      std::function<void(Status)> done) {
+  if (recovering_) {
+    done(Status::Unavailable("storage recovering from a failed commit"));
+    return;
+  }
+  snapshot_ = engine_->snapshot();
+  Result<storage::ReadTxn> txn = engine_->env()->BeginRead();
+  if (!txn.ok()) { done(txn.status()); return; }
+  Result<const std::optional<rating::Budget>*> previous_ptr = GetBudget(*txn, customer_id);
+  if (!previous_ptr.ok()) { done(previous_ptr.status()); return; }
+  std::optional<rating::Budget> previous = **previous_ptr;
+  auto job = std::make_unique<Job>();
+  kb_.Clear();
+  kb_.AddTrailingString(customer_id);
+  std::string budget_key(kb_.view());
+  if (budget) {
+    EncodeBudget(*budget, &scratch_);
+    job->writes.Put(Db::kBudgets, budget_key, scratch_);
+  } else {
+    job->writes.Delete(Db::kBudgets, budget_key);
+  }
+  budgets_[customer_id] = budget;
+  Status st;
+  if (budget) {
+    Result<std::vector<rating::Month>> months = MonthsOf(*txn, customer_id);
+    if (!months.ok()) { done(months.status()); return; }
+    rating::Timestamp now = engine_->Now();
+    for (rating::Month m : *months) {
+      Result<LedgerEntry*> entry = GetLedger(*txn, customer_id, m);
+      if (!entry.ok()) { st = entry.status(); break; }
+      if (!(*entry)->touched) {
+        (*entry)->touched = true;
+        touched_.push_back(*entry);
+      }
+      // Re-arm before the settle evaluates thresholds (§8.16, §8.28, §8.38). Totals reflect
+      // the last settle; a pending settle would only add to them, which the evaluation sees.
+      rating::MonthTotals totals = (*entry)->ledger.Totals();
+      Decimal spend = rating::SpendOnBasis(budget->basis, totals.list, totals.billed);
+      Decimal forecast = rating::Forecast(spend, m, now).value_or(spend);
+      std::vector<rating::FiredMark> rearmed;
+      rating::RearmOnBudgetChange(previous, *budget, spend, forecast, &(*entry)->fired, &rearmed);
+      for (const rating::FiredMark& mark : rearmed) {
+        kb_.Clear();
+        keys::FiredThreshold(&kb_,
+                             mark.kind == rating::AlertKind::kBudgetActual
+                                 ? storage::FiredKind::kBudgetActual
+                                 : storage::FiredKind::kBudgetForecast,
+                             customer_id, MonthKey(m), static_cast<uint64_t>(mark.threshold.nanos()));
+        job->writes.Delete(Db::kFired, kb_.view());
+      }
+    }
+    if (st.ok()) {
+      uint64_t changed = 0;
+      st = SettleTouched(*txn, job.get(), &changed);
+    } else {
+      for (LedgerEntry* e : touched_) e->touched = false;
+      touched_.clear();
+    }
+  }
+  txn = Status::Internal("released");
+  if (!st.ok()) {
+    recovering_ = true;
+    MaybeFinishRecovery();
+    done(st);
+    return;
+  }
+  job->done = std::move(done);
+  Submit(std::move(job));
+}
+
+}  // namespace meterd::core

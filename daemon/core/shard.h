@@ -1,0 +1,163 @@
+// A shard worker: one thread owning the mutable rating state of the customers (and unknown
+// entitlements) hashed to it — month ledgers, budgets, fired marks, unknown-usage quantities,
+// in-flight dedupe identities. Other threads talk to it only through its queues; its write
+// jobs reach the storage writer in order, and a failed job poisons the later in-flight ones so
+// memory and store never diverge (the shard then drops its caches and reloads from LMDB).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/status.h"
+#include "daemon/core/engine.h"
+#include "rating/budget.h"
+#include "rating/month_ledger.h"
+#include "storage/env.h"
+#include "storage/keys.h"
+
+namespace meterd::core {
+
+// Writes of one shard job, packed into one arena (one allocation per job, not per event).
+class WriteSet {
+ public:
+  enum class Kind : uint8_t { kPut, kDelete, kAppendAlert };
+  void Put(storage::Db db, std::string_view key, std::string_view value) {
+    Add(Kind::kPut, db, key, value);
+  }
+  void Delete(storage::Db db, std::string_view key) { Add(Kind::kDelete, db, key, {}); }
+  void AppendAlert(std::string_view value) { Add(Kind::kAppendAlert, storage::Db::kAlerts, {}, value); }
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+  size_t alert_count() const { return alerts_; }
+  Status Apply(storage::WriteTxn& txn) const;
+
+ private:
+  struct Op {
+    Kind kind;
+    storage::Db db;
+    uint32_t key_off, key_len, val_off, val_len;
+  };
+  void Add(Kind kind, storage::Db db, std::string_view key, std::string_view value);
+  std::string arena_;
+  std::vector<Op> ops_;
+  size_t alerts_ = 0;
+};
+
+class Shard {
+ public:
+  Shard(Engine* engine, size_t index);
+  ~Shard();
+
+  void Start();
+  // Runs what is queued, waits for in-flight commits, joins the thread.
+  void Stop();
+
+  // Any thread. False when the usage queue is full (answer 429).
+  bool TryPostUsage(std::shared_ptr<UsageRequest> request, std::vector<uint32_t> events);
+  // Any thread; never refused (completions, control work, forwarded slices).
+  void PostControl(std::function<void()> fn);
+
+  // --- shard thread only ---
+  // Runs fn once no job of this shard is in flight (immediately if none is).
+  void RunWhenIdle(std::function<void()> fn);
+  // Failures of this shard's jobs since the last call (and resets the count).
+  uint64_t TakeFailures() {
+    uint64_t f = failures_;
+    failures_ = 0;
+    return f;
+  }
+  void ClearUnknownCache() { unknown_.clear(); }
+  // Re-rates the given customers' months (all stored and cached ones) and adopts the unknown
+  // usage of `adopt` entitlements (their customers are owned here), then submits one job.
+  Status Rerate(const std::vector<std::string>& customers, const std::vector<std::string>& adopt,
+                uint64_t* rerated);
+  // Budgets: set (with re-arm and immediate evaluation) or remove; one job, answered via done.
+  void SetBudget(const std::string& customer_id, std::optional<rating::Budget> budget,
+                 std::function<void(Status)> done);
+  Result<std::optional<rating::Budget>> CachedBudget(const std::string& customer_id);
+
+ private:
+  struct LedgerEntry {
+    explicit LedgerEntry(std::string customer, rating::Month month)
+        : ledger(std::move(customer), month) {}
+    rating::MonthLedger ledger;
+    rating::FiredMarks fired;
+    bool touched = false;
+  };
+  struct Job {
+    WriteSet writes;
+    std::string identities;                 // dedupe keys of this job, each length-prefixed
+    std::vector<uint64_t> identity_hashes;  // removed from pending_ on completion
+    std::shared_ptr<UsageRequest> request;  // the usage slice answered by this job, if any
+    uint64_t accepted = 0, duplicates = 0;
+    std::function<void(Status)> done;       // control jobs
+    uint64_t alerts = 0;
+  };
+
+  void Run();
+  void ProcessUsage(const std::shared_ptr<UsageRequest>& request,
+                    const std::vector<uint32_t>& events);
+  void FinishPart(const std::shared_ptr<UsageRequest>& request, const Status& status,
+                  uint64_t accepted, uint64_t duplicates);
+  // Settles touched ledgers into `job`: changed lines, totals, budget and pec_lost alerts.
+  Status SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_lines);
+  Status EvaluateBudget(storage::ReadTxn& txn, LedgerEntry* entry, const rating::MonthTotals& totals,
+                        Job* job);
+  Result<LedgerEntry*> GetLedger(storage::ReadTxn& txn, std::string_view customer_id,
+                                 rating::Month month);
+  Result<const std::optional<rating::Budget>*> GetBudget(storage::ReadTxn& txn,
+                                                         const std::string& customer_id);
+  Result<std::vector<rating::Month>> MonthsOf(storage::ReadTxn& txn, const std::string& customer);
+  void AddAlert(Job* job, rating::AlertKind kind, std::optional<rating::Basis> basis,
+                std::string_view customer_id, std::string json_members);
+  bool InFlightContains(std::string_view identity, const Job* current) const;
+  void Submit(std::unique_ptr<Job> job);
+  void OnCommitted(Job* job, const Status& status);
+  void MaybeFinishRecovery();
+
+  Engine* const engine_;
+  const size_t index_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  struct UsageItem {
+    std::shared_ptr<UsageRequest> request;
+    std::vector<uint32_t> events;
+  };
+  std::deque<UsageItem> usage_queue_;
+  std::deque<std::function<void()>> control_queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  // Shard-thread state.
+  std::shared_ptr<const rating::ReferenceSnapshot> snapshot_;
+  std::unordered_map<std::string, std::unique_ptr<LedgerEntry>> ledgers_;  // customer\0month
+  std::vector<LedgerEntry*> touched_;
+  std::unordered_map<std::string, std::optional<rating::Budget>> budgets_;
+  std::unordered_set<std::string> pec_lost_fired_;  // entitlement\0date(4)
+  std::unordered_map<std::string, rating::Decimal> unknown_;  // unknown_lines key -> quantity
+  std::unordered_map<uint64_t, uint32_t> pending_;  // identity hash -> count in flight
+  std::vector<Job*> inflight_;
+  std::deque<std::function<void()>> idle_waiters_;
+  std::atomic<bool> broken_{false};  // a job failed: later in-flight jobs must fail too
+  bool recovering_ = false;
+  uint64_t failures_ = 0;
+  storage::KeyBuilder kb_;
+  std::string scratch_;
+  rating::SettleResult settle_;
+  std::vector<rating::BudgetCrossing> crossings_;
+};
+
+}  // namespace meterd::core
