@@ -133,9 +133,9 @@ inline PriceSheet SheetOf(const std::vector<TableSpec>& tables) {
 // Fluent construction of a snapshot; every upsert must succeed.
 class World {
  public:
-  World() : builder_(std::make_unique<ReferenceBuilder>(ReferenceSnapshot::Empty())) {}
+  World() : builder_(std::make_shared<ReferenceBuilder>(ReferenceSnapshot::Empty())) {}
   explicit World(std::shared_ptr<const ReferenceSnapshot> base)
-      : builder_(std::make_unique<ReferenceBuilder>(std::move(base))) {}
+      : builder_(std::make_shared<ReferenceBuilder>(std::move(base))) {}
 
   World& Partner(std::string id, std::string mpn, bool active = true,
                  PartnerKind kind = PartnerKind::kDirect) {
@@ -219,7 +219,7 @@ class World {
 
  private:
   static void Expect(const Status& s) { EXPECT_TRUE(s.ok()) << s.ToString(); }
-  std::unique_ptr<ReferenceBuilder> builder_;
+  std::shared_ptr<ReferenceBuilder> builder_;  // shared: copies of a World are handles to it
 };
 
 }  // namespace meterd::rating::testing
