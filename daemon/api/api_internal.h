@@ -1,0 +1,58 @@
+// Helpers shared by the route files of daemon/api (not part of the module's interface).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/post.hpp>
+
+#include "daemon/api/api.h"
+#include "daemon/http/json_writer.h"
+#include "daemon/http/problem.h"
+#include "rating/civil_time.h"
+
+namespace meterd::api::internal {
+
+// Authenticates the request and checks the role may perform the route's action. On failure
+// answers (401/403) through `responder` and returns nullopt.
+std::optional<auth::Principal> Authorize(ApiContext* ctx, http::Request& req,
+                                         http::Responder& responder, auth::Action action);
+
+// The customer if it exists and the principal may see it; else answers 404 and returns null.
+const rating::Customer* VisibleCustomer(const rating::ReferenceSnapshot& snap,
+                                        const auth::Principal& principal, std::string_view id,
+                                        http::Responder& responder);
+
+// Sends a JSON answer.
+void SendJson(http::Responder& responder, int status, std::string body);
+void SendProblem(http::Responder& responder, int status, std::string_view detail,
+                 std::string errors_json = {});
+// Maps engine/storage failures: ResourceExhausted -> 429, Unavailable -> 503 (Retry-After),
+// NotFound -> 404, InvalidArgument -> 422, others 500.
+void SendStatus(http::Responder& responder, const Status& status);
+
+// ?month=YYYY-MM, default the month of now. Answers 400 and returns nullopt when malformed.
+std::optional<rating::Month> MonthParam(const http::Request& req, rating::Timestamp now,
+                                        http::Responder& responder);
+// ?limit= (default 100, 1..10000). Answers 400 on a bad value.
+std::optional<size_t> LimitParam(const http::Request& req, http::Responder& responder);
+// Opaque cursors: hex of the last key returned.
+std::string EncodeCursor(std::string_view key);
+std::optional<std::string> DecodeCursor(std::string_view cursor);
+
+// The lowercased form of a path id (ids are case-insensitive).
+std::string LowerId(std::string_view id);
+
+// Runs fn (move-only is fine) on the control thread.
+template <typename Fn>
+void OnControl(ApiContext* ctx, Fn&& fn) {
+  boost::asio::post(*ctx->control, std::forward<Fn>(fn));
+}
+
+void RegisterAdminRoutes(http::Router& router, ApiContext* ctx);
+void RegisterUsageRoutes(http::Router& router, ApiContext* ctx);
+void RegisterCustomerRoutes(http::Router& router, ApiContext* ctx);
+void RegisterAlertRoutes(http::Router& router, ApiContext* ctx);
+
+}  // namespace meterd::api::internal
