@@ -77,9 +77,9 @@ void RunParse(benchmark::State& state, bool with_optional_fields, int bad_every)
   }
   state.SetItemsProcessed(state.iterations() * kEvents);
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
-  state.counters["ns_per_event"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * kEvents,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_event"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kEvents,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["body_bytes"] = static_cast<double>(text.size());
 }
 

@@ -4,7 +4,8 @@
 
 namespace meterd::ingest {
 
-static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING, "kJsonPadding must cover simdjson's padding");
+static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING,
+              "kJsonPadding must cover simdjson's padding");
 
 namespace ondemand = simdjson::ondemand;
 using simdjson::error_code;

@@ -61,8 +61,8 @@ enum Field : uint8_t {
 };
 
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "id", "entitlement_id", "meter_id", "resource_uri", "quantity", "timestamp",
-    "resource_group", "tags"};
+    "id",       "entitlement_id", "meter_id",       "resource_uri",
+    "quantity", "timestamp",      "resource_group", "tags"};
 
 Field Classify(std::string_view key) {
   // Dispatch on length first: one comparison per key on the hot path.
@@ -128,8 +128,7 @@ struct Verdict {
 };
 
 constexpr bool IsRequiredString(Field f) {
-  return f == kId || f == kEntitlementId || f == kMeterId || f == kResourceUri ||
-         f == kTimestamp;
+  return f == kId || f == kEntitlementId || f == kMeterId || f == kResourceUri || f == kTimestamp;
 }
 
 }  // namespace
@@ -140,7 +139,9 @@ struct UsageParser::Impl {
 
   Impl() {
     // Typical lines fit; longer ones grow the parser once and it keeps the capacity.
-    simdjson::error_code err = parser.allocate(64 * 1024, kMaxJsonDepth);
+    simdjson::error_code err = parser.allocate(64 * 1024, kMaxJsonDepth + 2);
+    // The depth limit is ours (ValidateJsonValue); simdjson's own depth only feeds the
+    // assertions of its development checks (debug builds), which count one level more.
     (void)err;  // on failure iterate() retries the allocation and reports MEMALLOC per line
   }
 
@@ -203,8 +204,7 @@ struct UsageParser::Impl {
       case DecimalError::kSyntax:
         return Verdict{UsageError::kBadQuantity, "'quantity' is not a decimal number"};
       case DecimalError::kTooPrecise:
-        return Verdict{UsageError::kBadQuantity,
-                       "'quantity' needs more than 9 fractional digits"};
+        return Verdict{UsageError::kBadQuantity, "'quantity' needs more than 9 fractional digits"};
       case DecimalError::kOutOfRange:
         if (q.text.front() == '-') {
           return Verdict{UsageError::kBadQuantity, "'quantity' is negative"};
@@ -276,10 +276,9 @@ Status UsageParser::Parse(std::string_view body, const UsageParseOptions& option
     }
   }
   if (events > options.max_events_per_request) {
-    return Status::ResourceExhausted("the request has " + std::to_string(events) +
-                                     " events; at most " +
-                                     std::to_string(options.max_events_per_request) +
-                                     " are accepted per request");
+    return Status::ResourceExhausted(
+        "the request has " + std::to_string(events) + " events; at most " +
+        std::to_string(options.max_events_per_request) + " are accepted per request");
   }
   batch->events_.reserve(events);
   batch->rejections_.reserve(kMaxListedRejections);

@@ -191,19 +191,19 @@ TEST_F(UsageParserTest, ReportsEveryErrorCodeWithItsOneBasedLineNumber) {
   too_old.timestamp = R"("2026-09-30T23:59:59Z")";  // horizon 2026-10-01 + 35 d = 11-05
 
   std::string body = ok.Json() + "\n" + bad_json.Json().substr(0, 20) + "\n" + missing.Json() +
-                     "\n" + too_long.Json() + "\n" + bad_quantity.Json() + "\n" +
-                     too_large.Json() + "\n" + bad_timestamp.Json() + "\n" + in_future.Json() +
-                     "\n" + too_old.Json() + "\n" + ok.Json() + "\n";
+                     "\n" + too_long.Json() + "\n" + bad_quantity.Json() + "\n" + too_large.Json() +
+                     "\n" + bad_timestamp.Json() + "\n" + in_future.Json() + "\n" + too_old.Json() +
+                     "\n" + ok.Json() + "\n";
   const UsageBatch& b = Parse(body);
   ASSERT_EQ(b.events().size(), 2u);
   EXPECT_EQ(b.events()[0].line, 1u);
   EXPECT_EQ(b.events()[1].line, 10u);
   ASSERT_EQ(b.rejections().size(), 8u);
   EXPECT_EQ(b.rejected_count(), 8u);
-  const UsageError want[] = {UsageError::kBadJson,      UsageError::kMissingField,
-                             UsageError::kTooLong,      UsageError::kBadQuantity,
-                             UsageError::kTooLarge,     UsageError::kBadTimestamp,
-                             UsageError::kInFuture,     UsageError::kTooOld};
+  const UsageError want[] = {UsageError::kBadJson,  UsageError::kMissingField,
+                             UsageError::kTooLong,  UsageError::kBadQuantity,
+                             UsageError::kTooLarge, UsageError::kBadTimestamp,
+                             UsageError::kInFuture, UsageError::kTooOld};
   for (size_t i = 0; i < 8; ++i) {
     EXPECT_EQ(b.rejections()[i].line, i + 2);
     EXPECT_EQ(b.rejections()[i].error, want[i]) << "line " << i + 2;
@@ -224,10 +224,10 @@ TEST_F(UsageParserTest, NamesEveryErrorCodeAsTheApiSpellsIt) {
 
 TEST_F(UsageParserTest, TheFirstFailingCheckWinsInTheOrderOfTheSpec) {
   Line l;
-  l.id = "";                                     // missing_field
+  l.id = "";                                             // missing_field
   l.entitlement_id = '"' + std::string(200, 'x') + '"';  // too_long
-  l.quantity = "-1";                             // bad_quantity
-  l.timestamp = R"("yesterday")";                // bad_timestamp
+  l.quantity = "-1";                                     // bad_quantity
+  l.timestamp = R"("yesterday")";                        // bad_timestamp
   EXPECT_EQ(Outcome(l.Json()), "missing_field");
   l.id = R"("ok")";
   EXPECT_EQ(Outcome(l.Json()), "too_long");
@@ -246,10 +246,10 @@ TEST_F(UsageParserTest, TheFirstFailingCheckWinsInTheOrderOfTheSpec) {
 }
 
 TEST_F(UsageParserTest, RejectsEveryKnownFieldGivenTwiceAsBadJsonButKeepsTheId) {
-  for (std::string dup : {R"("id":"x")", R"("entitlement_id":"e")", R"("meter_id":"m")",
-                          R"("resource_uri":"/r")", R"("quantity":1)",
-                          R"("timestamp":"2026-11-20T10:00:00Z")", R"("resource_group":"a")",
-                          R"("tags":{})"}) {
+  for (std::string dup :
+       {R"("id":"x")", R"("entitlement_id":"e")", R"("meter_id":"m")", R"("resource_uri":"/r")",
+        R"("quantity":1)", R"("timestamp":"2026-11-20T10:00:00Z")", R"("resource_group":"a")",
+        R"("tags":{})"}) {
     Line l;
     l.extra = "," + dup + "," + dup;
     const UsageBatch& b = Parse(l.Json());
@@ -284,8 +284,8 @@ TEST_F(UsageParserTest, TreatsAbsentEmptyAndNonStringRequiredFieldsAsMissing) {
     for (std::string value : {std::string(), std::string(R"("")"), std::string("17"),
                               std::string("true"), std::string("{}"), std::string("[]")}) {
       Line l;
-      std::string* slots[] = {&l.id,       &l.entitlement_id, &l.meter_id,
-                              &l.resource_uri, &l.quantity,   &l.timestamp};
+      std::string* slots[] = {&l.id,           &l.entitlement_id, &l.meter_id,
+                              &l.resource_uri, &l.quantity,       &l.timestamp};
       *slots[field] = value;
       std::string want = "missing_field";
       // A quantity that is a number is valid; a boolean, object or array is bad_quantity.
@@ -304,9 +304,8 @@ TEST_F(UsageParserTest, IgnoresUnknownFieldsButRequiresThemToBeWellFormed) {
   EXPECT_EQ(Outcome(l.Json()), "ok");
   l.extra = R"(,"unit":"a","unit":"b")";  // unknown fields may repeat
   EXPECT_EQ(Outcome(l.Json()), "ok");
-  for (std::string bad : {R"(,"x":tru)", R"(,"x":nul)", R"(,"x":[1,])", R"(,"x":01)",
-                          R"(,"x":1.)", R"(,"x":-)", R"(,"x":{"a"})", R"(,"x":"\q")",
-                          R"(,"x":truee)"}) {
+  for (std::string bad : {R"(,"x":tru)", R"(,"x":nul)", R"(,"x":[1,])", R"(,"x":01)", R"(,"x":1.)",
+                          R"(,"x":-)", R"(,"x":{"a"})", R"(,"x":"\q")", R"(,"x":truee)"}) {
     l.extra = bad;
     EXPECT_EQ(Outcome(l.Json()), "bad_json") << bad;
   }
@@ -335,8 +334,7 @@ TEST_F(UsageParserTest, DecodesSurrogatePairsAndRejectsUnpairedSurrogates) {
   const UsageBatch& b = Parse(l.Json());
   ASSERT_EQ(b.events().size(), 1u);
   EXPECT_EQ(b.events()[0].id, "\xF0\x9F\x98\x80-\xC3\xA9");
-  for (std::string bad : {R"("\ud800")", R"("x\udc00")", R"("\ud800\u0041")",
-                          R"("\ud83dx")"}) {
+  for (std::string bad : {R"("\ud800")", R"("x\udc00")", R"("\ud800\u0041")", R"("\ud83dx")"}) {
     l.id = bad;
     EXPECT_EQ(Outcome(l.Json()), "bad_json") << bad;
     l.id = R"("ok")";
@@ -366,10 +364,10 @@ TEST_F(UsageParserTest, RejectsRawNulBytesButKeepsAnEscapedNul) {
 }
 
 TEST_F(UsageParserTest, RejectsInvalidUtf8Anywhere) {
-  for (std::string bad : {std::string("\xff"), std::string("\xc0\xaf"),    // overlong '/'
-                          std::string("\xe2\x82"),                         // truncated
-                          std::string("\xed\xa0\x80"),                     // UTF-16 surrogate
-                          std::string("\xf4\x90\x80\x80")}) {              // > U+10FFFF
+  for (std::string bad : {std::string("\xff"), std::string("\xc0\xaf"),  // overlong '/'
+                          std::string("\xe2\x82"),                       // truncated
+                          std::string("\xed\xa0\x80"),                   // UTF-16 surrogate
+                          std::string("\xf4\x90\x80\x80")}) {            // > U+10FFFF
     Line l;
     l.id = "\"x" + bad + "\"";
     EXPECT_EQ(Outcome(l.Json()), "bad_json");
@@ -385,12 +383,11 @@ TEST_F(UsageParserTest, RejectsInvalidUtf8Anywhere) {
 
 TEST_F(UsageParserTest, RejectsTruncatedTrailingAndNonObjectLinesAsBadJson) {
   std::string good = Line().Json();
-  for (std::string bad : {good.substr(0, good.size() - 1), good + "x", good + "{}",
-                          good + good, good + ",", std::string("[") + good + "]",
-                          std::string("\"text\""), std::string("17"), std::string("null"),
-                          std::string("true"), std::string("{"), std::string("}"),
-                          std::string("{\"id\"}"), std::string("{,}"),
-                          std::string("{\"a\":1,}")}) {
+  for (std::string bad :
+       {good.substr(0, good.size() - 1), good + "x", good + "{}", good + good, good + ",",
+        std::string("[") + good + "]", std::string("\"text\""), std::string("17"),
+        std::string("null"), std::string("true"), std::string("{"), std::string("}"),
+        std::string("{\"id\"}"), std::string("{,}"), std::string("{\"a\":1,}")}) {
     const UsageBatch& b = Parse(bad);
     ASSERT_EQ(b.rejections().size(), 1u) << bad;
     EXPECT_EQ(b.rejections()[0].error, UsageError::kBadJson) << bad;
@@ -464,9 +461,9 @@ TEST_F(UsageParserTest, RejectsQuantitiesThatAreNotExactNonNegativeDecimals) {
   EXPECT_EQ(QuantityOutcome("[1]"), "bad_quantity");
   EXPECT_EQ(QuantityOutcome(R"("")"), "missing_field");
   // Strings must follow the JSON number grammar exactly, without spaces.
-  for (const char* s : {R"("+1")", R"(".5")", R"("1.")", R"("01")", R"(" 1")", R"("1 ")",
-                        R"("1,5")", R"("0x10")", R"("NaN")", R"("Infinity")", R"("1e")",
-                        R"("--1")", R"("1..2")", R"("one")"}) {
+  for (const char* s :
+       {R"("+1")", R"(".5")", R"("1.")", R"("01")", R"(" 1")", R"("1 ")", R"("1,5")", R"("0x10")",
+        R"("NaN")", R"("Infinity")", R"("1e")", R"("--1")", R"("1..2")", R"("one")"}) {
     EXPECT_EQ(QuantityOutcome(s), "bad_quantity") << s;
   }
   // The same texts as bare JSON values are not JSON at all.
@@ -555,10 +552,10 @@ TEST_F(UsageParserTest, ConvertsTimestampOffsetsToTheUtcDay) {
 }
 
 TEST_F(UsageParserTest, RejectsTimestampsThatAreNotRfc3339) {
-  for (const char* ts : {"2026-11-20T10:00:00", "2026-11-20", "2026-11-20T10:00Z",
-                         "2026-11-20T10:00:60Z", "2026-11-20T10:00:00.1234567890Z",
-                         "2026-02-30T10:00:00Z", "20261120T100000Z", " 2026-11-20T10:00:00Z",
-                         "2026-11-20T10:00:00+0200"}) {
+  for (const char* ts :
+       {"2026-11-20T10:00:00", "2026-11-20", "2026-11-20T10:00Z", "2026-11-20T10:00:60Z",
+        "2026-11-20T10:00:00.1234567890Z", "2026-02-30T10:00:00Z", "20261120T100000Z",
+        " 2026-11-20T10:00:00Z", "2026-11-20T10:00:00+0200"}) {
     Line l;
     l.timestamp = std::string("\"") + ts + "\"";
     EXPECT_EQ(Outcome(l.Json()), "bad_timestamp") << ts;
@@ -726,8 +723,8 @@ TEST(JsonNumberGrammar, AcceptsExactlyRfc8259Numbers) {
   for (const char* ok : {"0", "-0", "1", "10", "1.5", "-1.5e10", "1E+2", "1e-2", "0.0"}) {
     EXPECT_TRUE(IsJsonNumber(ok)) << ok;
   }
-  for (const char* bad : {"", "-", "+1", ".5", "1.", "01", "-01", "1e", "1e+", "0x1", "1 ",
-                          "1.e5", "--1", "NaN"}) {
+  for (const char* bad :
+       {"", "-", "+1", ".5", "1.", "01", "-01", "1e", "1e+", "0x1", "1 ", "1.e5", "--1", "NaN"}) {
     EXPECT_FALSE(IsJsonNumber(bad)) << bad;
   }
 }
