@@ -179,8 +179,14 @@ bool ParseRfc3339(std::string_view text, Timestamp* out) {
   const int64_t seconds =
       DaysFromCivil(y, mo, d) * 86'400 + h * 3600 + mi * 60 + s - offset_seconds;
   // Years 0000–9999 reach beyond what int64 nanoseconds hold (1677–2262); reject, never wrap.
+  // Borrowing a second for negative instants keeps the last representable ones in 1677 valid.
+  int64_t whole = seconds;
+  if (seconds < 0 && frac_nanos > 0) {
+    whole += 1;
+    frac_nanos -= kNanosPerSecond;
+  }
   int64_t nanos;
-  if (__builtin_mul_overflow(seconds, kNanosPerSecond, &nanos) ||
+  if (__builtin_mul_overflow(whole, kNanosPerSecond, &nanos) ||
       __builtin_add_overflow(nanos, frac_nanos, &nanos)) {
     return false;
   }

@@ -45,7 +45,10 @@ inline Timestamp StartOf(Date d) { return Timestamp{int64_t{d.days} * kNanosPerD
 inline Timestamp StartOf(Month m) { return StartOf(FirstDayOf(m)); }
 
 // RFC 3339 date-time: 'T'/'t' separator, 'Z'/'z' or ±hh:mm offset, 0–9 fractional second digits,
-// no leap second (second 60 is rejected). Converted to UTC. Returns false on any deviation.
+// no leap second (second 60 is rejected). Converted to UTC. Returns false on any deviation:
+// a missing offset, month/day out of range (leap years checked), hour > 23, minute > 59, offset
+// hours > 23 or minutes > 59, and instants int64 nanoseconds cannot hold (before
+// 1677-09-21T00:12:43.145224192Z or after 2262-04-11T23:47:16.854775807Z). Never allocates.
 bool ParseRfc3339(std::string_view text, Timestamp* out);
 // "YYYY-MM-DD".
 bool ParseIsoDate(std::string_view text, Date* out);

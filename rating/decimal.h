@@ -86,19 +86,23 @@ class FxRate {
   int128 picos_ = 0;
 };
 
+// "Fits" below means a magnitude of at most 2^127 − 1 nano-units; nullopt otherwise, never UB.
 // round9(a × b), half to even, exact. nullopt when the result does not fit in 128 bits.
 std::optional<Decimal> MulRound9(Decimal a, Decimal b);
-// round9(a × fx), half to even, exact.
+// round9(a × fx), half to even, exact. nullopt on overflow.
 std::optional<Decimal> MulFxRound9(Decimal a, FxRate fx);
 // round9(a / b), half to even. nullopt when b is zero or on overflow.
 std::optional<Decimal> DivRound9(Decimal a, Decimal b);
-// round9(a × num / den), half to even, with the product formed exactly. den > 0.
+// round9(a × num / den), half to even, with the product formed exactly. den > 0 (nullopt
+// otherwise, and on overflow).
 std::optional<Decimal> MulDivRound9(Decimal a, int128 num, int128 den);
 // The exact quotient a × 100 / b rounded half-up (away from zero on ties) to an integer.
+// nullopt when b is zero or the result does not fit in int64.
 std::optional<int64_t> PercentRoundedHalfUp(Decimal a, Decimal b);
-// round9(a / b × 100), half to even.
+// round9(a / b × 100), half to even. nullopt when b is zero or on overflow.
 std::optional<Decimal> PercentRound9(Decimal a, Decimal b);
-// Rounds to `digits` fractional digits (0..9), half to even; for *_display fields only.
+// Rounds to `digits` fractional digits (0..9; outside that range clamped), half to even; for
+// *_display fields only. Within one unit of the int128 limit it truncates instead of wrapping.
 Decimal RoundToDigits(Decimal a, int digits);
 
 // 10^15 currency units: the largest quantity or amount the product promises to keep exact.

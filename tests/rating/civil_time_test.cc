@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <ctime>
 #include <string>
 
@@ -164,6 +165,10 @@ TEST(Rfc3339, RejectsInstantsBeyondTheInt64NanosecondRange) {
   EXPECT_TRUE(Rejects("2262-04-11T23:47:17Z"));
   Ts("1677-09-21T00:12:44Z");
   EXPECT_TRUE(Rejects("1677-09-21T00:12:43Z"));
+  EXPECT_EQ(Ts("1677-09-21T00:12:43.145224192Z").nanos, INT64_MIN);
+  EXPECT_TRUE(Rejects("1677-09-21T00:12:43.145224191Z"));
+  EXPECT_EQ(Ts("2262-04-11T23:47:16.854775807Z").nanos, INT64_MAX);
+  EXPECT_TRUE(Rejects("2262-04-11T23:47:16.854775808Z"));
 }
 
 TEST(Rfc3339, FormatsUtcWithFractionOnlyWhenNonZero) {
