@@ -3,13 +3,17 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
+#include <utility>
 
 #include "storage/lmdb_status.h"
 
@@ -38,6 +42,34 @@ class CursorGuard {
 };
 
 bool KeySizeOk(std::string_view key) { return !key.empty() && key.size() <= kMaxKeySize; }
+
+// LMDB must not open one environment twice in a process: POSIX record locks are per process,
+// so the second open would believe it is alone, reset the shared reader table and, on close,
+// drop the first one's locks. This process-wide set of open stores (by device and inode) turns
+// that mistake into a clear error. It is the module's only global, for that reason.
+class OpenStores {
+ public:
+  bool Add(std::pair<dev_t, ino_t> id) {
+    std::lock_guard lock(mu_);
+    return ids_.insert(id).second;
+  }
+  void Remove(std::pair<dev_t, ino_t> id) {
+    std::lock_guard lock(mu_);
+    ids_.erase(id);
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::pair<dev_t, ino_t>> ids_;
+};
+
+OpenStores& TheOpenStores() {
+  static OpenStores* stores = new OpenStores();  // never destroyed: Envs may outlive statics
+  return *stores;
+}
+
+// Space below this on the data file system counts as "disk full" when a commit fails.
+constexpr uint64_t kLowDiskBytes = uint64_t{64} << 20;
 
 }  // namespace
 
@@ -358,6 +390,7 @@ Env::Env(std::string dir, const EnvOptions& options) : dir_(std::move(dir)), opt
 Env::~Env() {
   if (env_ != nullptr) mdb_env_close(env_);
   if (lock_fd_ >= 0) close(lock_fd_);  // releases the flock
+  if (registered_) TheOpenStores().Remove(store_id_);
 }
 
 Result<std::unique_ptr<Env>> Env::Open(const std::string& dir, const EnvOptions& options) {
@@ -383,6 +416,14 @@ Status Env::OpenImpl() {
   if (read_only && !fs::exists(fs::path(dir_) / "data.mdb", ec)) {
     return Status::FailedPrecondition("no store in " + dir_ + " (data.mdb missing)");
   }
+  struct stat dir_stat;
+  if (stat(dir_.c_str(), &dir_stat) != 0) return ErrnoStatus(errno, "stat " + dir_);
+  store_id_ = {dir_stat.st_dev, dir_stat.st_ino};
+  if (!TheOpenStores().Add(store_id_)) {
+    return Status::FailedPrecondition("store " + dir_ +
+                                      " is already open in this process; share that Env");
+  }
+  registered_ = true;
   if (!read_only) {
     const std::string lock_path = (fs::path(dir_) / "meterd.lock").string();
     lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -579,6 +620,21 @@ Status Env::Grow(std::chrono::milliseconds wait) {
                                      std::to_string(max_map_size() >> 20) + " MiB");
   }
   return Remap(target, wait);
+}
+
+bool Env::LooksOutOfSpace() const {
+  struct statvfs fs_stat;
+  if (statvfs(dir_.c_str(), &fs_stat) == 0 &&
+      static_cast<uint64_t>(fs_stat.f_bavail) * fs_stat.f_frsize < kLowDiskBytes) {
+    return true;
+  }
+  rlimit limit;
+  if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(std::filesystem::path(dir_) / "data.mdb", ec);
+    if (!ec && size + kLowDiskBytes > limit.rlim_cur) return true;
+  }
+  return false;
 }
 
 void Env::SetMaxMapSize(uint64_t bytes) {

@@ -5,6 +5,8 @@
 // for open transactions to end (see docs/storage.md "Map growth").
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -263,6 +265,10 @@ class Env {
   const EnvOptions& options() const { return options_; }
   uint32_t schema_version() const { return schema_version_; }
   bool has_db(Db db) const { return present_[static_cast<int>(db)]; }
+  // True when the data file system is nearly full or the file is near the process' file-size
+  // limit. LMDB reports a short write at commit (the usual face of a full disk) as EIO; the
+  // writer asks this to tell a full disk (ResourceExhausted, 503) from a failing one.
+  bool LooksOutOfSpace() const;
 
  private:
   friend class TxnBase;
@@ -303,6 +309,8 @@ class Env {
   bool present_[kDbCount] = {};
   uint32_t schema_version_ = 0;
   int lock_fd_ = -1;
+  std::pair<dev_t, ino_t> store_id_{};
+  bool registered_ = false;
   uint32_t page_size_ = 4096;
   MapGate gate_;
   std::mutex grow_mu_;

@@ -3,6 +3,7 @@
 #include <lmdb.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <limits>
@@ -208,7 +209,9 @@ void Writer::ProcessBatch(size_t begin, size_t end) {
     }
     if (env_rc != 0) {
       txn.End();  // the growth below needs this txn gone
-      if (IsNoSpace(env_rc)) stats_.map_full_events.fetch_add(1, std::memory_order_relaxed);
+      if (NoSpace(env_rc, &env_status)) {
+        stats_.map_full_events.fetch_add(1, std::memory_order_relaxed);
+      }
       if (env_rc == MDB_MAP_FULL) {
         Status grown = env_->Grow();
         if (grown.ok()) {
@@ -251,7 +254,7 @@ void Writer::ProcessBatch(size_t begin, size_t end) {
     Status committed = txn.CommitOwned();
     if (!committed.ok()) {
       const int rc = txn.fatal_rc();
-      if (IsNoSpace(rc)) stats_.map_full_events.fetch_add(1, std::memory_order_relaxed);
+      if (NoSpace(rc, &committed)) stats_.map_full_events.fetch_add(1, std::memory_order_relaxed);
       // Saving the freelist at commit can itself need pages.
       if (rc == MDB_MAP_FULL) {
         Status grown = env_->Grow();
@@ -286,6 +289,16 @@ void Writer::ProcessBatch(size_t begin, size_t end) {
     if (options_.on_commit) options_.on_commit(CommitInfo{txn_id, static_cast<uint32_t>(live)});
     return;
   }
+}
+
+bool Writer::NoSpace(int rc, Status* status) const {
+  if (IsNoSpace(rc)) return true;
+  // A short write (LMDB's EIO) on a nearly full disk is a full disk, not a broken one.
+  if (rc == EIO && env_->LooksOutOfSpace()) {
+    *status = Status::ResourceExhausted("disk full: " + status->message());
+    return true;
+  }
+  return false;
 }
 
 void Writer::MaybeGrowAhead() {

@@ -131,6 +131,9 @@ class Writer {
   void ProcessBatch(size_t begin, size_t end);
   void FailAll(size_t begin, size_t end, const Status& status);
   void MaybeGrowAhead();
+  // True when rc means the map or the disk is full; rewrites *status to ResourceExhausted when
+  // LMDB's own code hid that.
+  bool NoSpace(int rc, Status* status) const;
 
   Env* const env_;
   const WriterOptions options_;

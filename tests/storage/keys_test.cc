@@ -1,0 +1,177 @@
+#include "storage/keys.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "storage/schema.h"
+
+namespace meterd::storage {
+namespace {
+
+std::string LineKeyOf(const std::string& customer, uint32_t month, const std::string& meter,
+                      uint32_t date, const std::string& entitlement, const std::string& uri) {
+  KeyBuilder k;
+  keys::Line(&k, customer, month, meter, date, entitlement, uri);
+  EXPECT_TRUE(k.ok());
+  return std::string(k.view());
+}
+
+TEST(KeyBuilder, EncodesIntegersBigEndianAndStringsZeroTerminated) {
+  KeyBuilder k;
+  k.AddString("cust").AddU32(0x01020304).AddU8(7).AddU64(0x1122334455667788ULL);
+  ASSERT_TRUE(k.ok());
+  const std::string expected("cust\0\x01\x02\x03\x04\x07\x11\x22\x33\x44\x55\x66\x77\x88", 18);
+  EXPECT_EQ(k.view(), expected);
+}
+
+TEST(KeyBuilder, LineKeysSortLikeTheirFieldTuples) {
+  // Random tuples, including strings that are prefixes of one another and multi-byte months.
+  std::mt19937 rng(7);
+  const std::vector<std::string> names = {"a", "ab", "abc", "b", "ba", "z", "a-b", "aa"};
+  using Tuple = std::tuple<std::string, uint32_t, std::string, uint32_t, std::string, std::string>;
+  std::vector<Tuple> tuples;
+  for (int i = 0; i < 2000; ++i) {
+    tuples.emplace_back(names[rng() % names.size()], 24000 + rng() % 300,
+                        names[rng() % names.size()], 20000 + rng() % 70000,
+                        names[rng() % names.size()], "/subscriptions/s/" + names[rng() % names.size()]);
+  }
+  std::vector<std::pair<std::string, Tuple>> encoded;
+  for (const Tuple& t : tuples) {
+    encoded.emplace_back(LineKeyOf(std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t),
+                                   std::get<4>(t), std::get<5>(t)),
+                         t);
+  }
+  std::sort(encoded.begin(), encoded.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 1; i < encoded.size(); ++i) {
+    EXPECT_LE(encoded[i - 1].second, encoded[i].second) << "at " << i;
+  }
+}
+
+TEST(KeyBuilder, AStringSortsBeforeTheLongerStringsItPrefixes) {
+  KeyBuilder a;
+  KeyBuilder b;
+  a.AddString("cust").AddU32(0xFFFFFFFF);
+  b.AddString("cust0").AddU32(0);
+  EXPECT_LT(a.view(), b.view());
+}
+
+TEST(KeyBuilder, RefusesAStringContainingNul) {
+  KeyBuilder k;
+  k.AddString(std::string_view("a\0b", 3));
+  EXPECT_FALSE(k.ok());
+}
+
+TEST(KeyBuilder, RefusesAKeyLongerThanLmdbAllows) {
+  KeyBuilder k;
+  k.AddString(std::string(400, 'x')).AddString(std::string(200, 'y'));
+  EXPECT_FALSE(k.ok());
+}
+
+TEST(KeyBuilder, TruncatesALongTrailingStringToAUniqueKeyOfMaximumSize) {
+  const std::string base = "/subscriptions/s/resourceGroups/rg/providers/x/" + std::string(900, 'r');
+  const std::string a = LineKeyOf("c", 1, "m", 2, "e", base + "1");
+  const std::string b = LineKeyOf("c", 1, "m", 2, "e", base + "2");
+  EXPECT_EQ(a.size(), kMaxKeySize);
+  EXPECT_EQ(b.size(), kMaxKeySize);
+  EXPECT_NE(a, b);
+
+  KeyReader r(a);
+  std::string customer, meter, entitlement, uri;
+  uint32_t month = 0, date = 0;
+  bool truncated = false;
+  ASSERT_TRUE(r.ReadString(&customer));
+  ASSERT_TRUE(r.ReadU32(&month));
+  ASSERT_TRUE(r.ReadString(&meter));
+  ASSERT_TRUE(r.ReadU32(&date));
+  ASSERT_TRUE(r.ReadString(&entitlement));
+  ASSERT_TRUE(r.ReadTrailingString(&uri, &truncated));
+  EXPECT_TRUE(r.done());
+  EXPECT_TRUE(truncated);
+  EXPECT_TRUE((base + "1").starts_with(uri));
+  EXPECT_GT(uri.size(), 400u);
+}
+
+TEST(KeyBuilder, KeepsOrderBetweenATruncatedAndAShortStringThatDifferEarly) {
+  const std::string long_uri = "/subscriptions/b/" + std::string(900, 'r');
+  EXPECT_LT(LineKeyOf("c", 1, "m", 2, "e", "/subscriptions/a"),
+            LineKeyOf("c", 1, "m", 2, "e", long_uri));
+  EXPECT_GT(LineKeyOf("c", 1, "m", 2, "e", "/subscriptions/c"),
+            LineKeyOf("c", 1, "m", 2, "e", long_uri));
+  // A string sorts before a longer one it prefixes, truncated or not.
+  EXPECT_LT(LineKeyOf("c", 1, "m", 2, "e", "/subscriptions/b/"),
+            LineKeyOf("c", 1, "m", 2, "e", long_uri));
+}
+
+TEST(KeyReader, ReadsBackEveryFieldOfALineKey) {
+  const std::string key = LineKeyOf("cust-1", 24310, "meter-9", 20412, "ent-3", "/subscriptions/x/vm");
+  KeyReader r(key);
+  std::string customer, meter, entitlement, uri;
+  uint32_t month = 0, date = 0;
+  bool truncated = true;
+  ASSERT_TRUE(r.ReadString(&customer));
+  ASSERT_TRUE(r.ReadU32(&month));
+  ASSERT_TRUE(r.ReadString(&meter));
+  ASSERT_TRUE(r.ReadU32(&date));
+  ASSERT_TRUE(r.ReadString(&entitlement));
+  ASSERT_TRUE(r.ReadTrailingString(&uri, &truncated));
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(customer, "cust-1");
+  EXPECT_EQ(month, 24310u);
+  EXPECT_EQ(meter, "meter-9");
+  EXPECT_EQ(date, 20412u);
+  EXPECT_EQ(entitlement, "ent-3");
+  EXPECT_EQ(uri, "/subscriptions/x/vm");
+  EXPECT_FALSE(truncated);
+}
+
+TEST(KeyReader, ReadsAnEventKeyWhoseIdHoldsAnyByte) {
+  const std::string id("e\0\xFF\x02-1", 6);
+  KeyBuilder k;
+  keys::Event(&k, "ent", id);
+  ASSERT_TRUE(k.ok());
+  KeyReader r(k.view());
+  std::string entitlement;
+  ASSERT_TRUE(r.ReadString(&entitlement));
+  EXPECT_EQ(entitlement, "ent");
+  EXPECT_EQ(r.Rest(), id);
+}
+
+TEST(KeyReader, FailsOnAFieldThatIsNotThere) {
+  KeyBuilder k;
+  k.AddString("abc").AddU8(1);
+  KeyReader r(k.view());
+  std::string s;
+  uint32_t v = 0;
+  ASSERT_TRUE(r.ReadString(&s));
+  EXPECT_FALSE(r.ReadU32(&v));
+  EXPECT_FALSE(r.ok());
+  KeyReader unterminated("abc");
+  EXPECT_FALSE(unterminated.ReadString(&s));
+}
+
+TEST(PrefixSuccessor, IsTheFirstKeyAfterEveryKeyWithThePrefix) {
+  EXPECT_EQ(PrefixSuccessor("ab"), "ac");
+  EXPECT_EQ(PrefixSuccessor(std::string("a\xFF", 2)), "b");
+  EXPECT_EQ(PrefixSuccessor(std::string("\xFF\xFF", 2)), "");
+}
+
+TEST(KeyHash, IsPinnedBecauseItIsPartOfTheOnDiskFormat) {
+  // MurmurHash3 x64-128 (verified against the reference vectors with seed 0) with meterd's seed.
+  // Changing these values would orphan every stored key with a truncated resource URI.
+  const KeyHash empty = HashForKey("");
+  EXPECT_EQ(empty.hi, 0x0ff19ee076a02865ULL);
+  EXPECT_EQ(empty.lo, 0xd9ef8b7a697a65f5ULL);
+  const KeyHash h = HashForKey("/subscriptions/s/resourceGroups/rg");
+  EXPECT_EQ(h.hi, 0xf2a7dc851883e7eeULL);
+  EXPECT_EQ(h.lo, 0x515e9a5fa1640034ULL);
+  EXPECT_NE(HashForKey("/subscriptions/s/resourceGroups/rh").hi, h.hi);
+}
+
+}  // namespace
+}  // namespace meterd::storage
