@@ -20,6 +20,8 @@ void HandleUsage(ApiContext* ctx, http::Request& req, http::Responder responder)
     SendProblem(responder, 413, st.message());
     return;
   }
+  ctx->engine->mutable_counters().events_rejected.fetch_add(request->batch.rejected_count(),
+                                                           std::memory_order_relaxed);
   auto shared_responder = std::make_shared<http::Responder>(std::move(responder));
   core::UsageRequest* raw = request.get();
   request->done = [shared_responder, raw](const Status& status, uint64_t accepted,

@@ -123,6 +123,7 @@ class Engine {
   struct Counters {
     std::atomic<uint64_t> events_accepted{0};
     std::atomic<uint64_t> events_duplicate{0};
+    std::atomic<uint64_t> events_rejected{0};
     std::atomic<uint64_t> usage_rejected_busy{0};
     std::atomic<uint64_t> usage_failed_storage{0};
     std::atomic<uint64_t> lines_rerated{0};

@@ -1,0 +1,110 @@
+#include "daemon/core/engine_metrics.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+namespace meterd::core {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+ClientMetric Value(double v, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.counter.value = v;
+  m.gauge.value = v;
+  return m;
+}
+
+MetricFamily Family(std::string name, std::string help, MetricType type,
+                    std::vector<ClientMetric> metrics) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  f.metric = std::move(metrics);
+  return f;
+}
+
+// Prometheus histograms from the writer's fixed-bucket atomic histograms.
+MetricFamily HistogramFamily(std::string name, std::string help, const storage::Histogram& h,
+                             double scale) {
+  ClientMetric m;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.bucket_count(); ++i) {
+    cumulative += h.count(i);
+    ClientMetric::Bucket b;
+    b.cumulative_count = cumulative;
+    b.upper_bound = h.bound(i) == UINT64_MAX ? std::numeric_limits<double>::infinity()
+                                               : static_cast<double>(h.bound(i)) * scale;
+    m.histogram.bucket.push_back(b);
+  }
+  m.histogram.sample_count = h.total_count();
+  m.histogram.sample_sum = static_cast<double>(h.sum()) * scale;
+  return Family(std::move(name), std::move(help), MetricType::Histogram, {m});
+}
+
+class EngineCollectable : public prometheus::Collectable {
+ public:
+  EngineCollectable(const Engine& engine, const storage::Writer& writer, storage::Env& env)
+      : engine_(engine), writer_(writer), env_(env) {}
+
+  std::vector<MetricFamily> Collect() const override {
+    const Engine::Counters& c = engine_.counters();
+    const storage::WriterStats& w = writer_.stats();
+    auto d = [](const std::atomic<uint64_t>& a) { return static_cast<double>(a.load()); };
+    std::vector<MetricFamily> out;
+    out.push_back(Family("meterd_events_total", "Usage events by result.", MetricType::Counter,
+                         {Value(d(c.events_accepted), {{"result", "accepted"}}),
+                          Value(d(c.events_duplicate), {{"result", "duplicate"}}),
+                          Value(d(c.events_rejected), {{"result", "rejected"}})}));
+    out.push_back(Family("meterd_usage_requests_refused_total",
+                         "Usage requests refused: busy queues (429) or failed commits (503).",
+                         MetricType::Counter,
+                         {Value(d(c.usage_rejected_busy), {{"reason", "busy"}}),
+                          Value(d(c.usage_failed_storage), {{"reason", "storage"}})}));
+    out.push_back(Family("meterd_lines_rerated_total", "Daily lines re-rated by reference loads.",
+                         MetricType::Counter, {Value(d(c.lines_rerated))}));
+    out.push_back(Family("meterd_alerts_total", "Alerts committed.", MetricType::Counter,
+                         {Value(d(c.alerts_fired))}));
+    out.push_back(Family("meterd_storage_commits_total", "LMDB write transactions committed.",
+                         MetricType::Counter, {Value(d(w.commits))}));
+    out.push_back(Family("meterd_storage_jobs_total", "Writer jobs by outcome.", MetricType::Counter,
+                         {Value(d(w.jobs_committed), {{"outcome", "committed"}}),
+                          Value(d(w.jobs_failed), {{"outcome", "failed"}}),
+                          Value(d(w.jobs_rejected), {{"outcome", "rejected"}})}));
+    out.push_back(Family("meterd_storage_map_full_total", "Map-full or disk-full events.",
+                         MetricType::Counter, {Value(d(w.map_full_events))}));
+    out.push_back(Family("meterd_storage_queue_depth", "Jobs waiting for the storage writer.",
+                         MetricType::Gauge, {Value(static_cast<double>(w.queue_depth.load()))}));
+    out.push_back(HistogramFamily("meterd_storage_commit_seconds",
+                                  "mdb_txn_commit latency including fsync.", w.commit_micros, 1e-6));
+    out.push_back(HistogramFamily("meterd_storage_batch_seconds",
+                                  "Group-commit batch latency, first apply to commit.",
+                                  w.batch_micros, 1e-6));
+    out.push_back(HistogramFamily("meterd_storage_batch_jobs", "Jobs per group commit.",
+                                  w.batch_jobs, 1.0));
+    out.push_back(Family("meterd_storage_map_bytes", "LMDB map size and bytes in use.",
+                         MetricType::Gauge,
+                         {Value(static_cast<double>(env_.map_size()), {{"kind", "size"}}),
+                          Value(static_cast<double>(env_.used_bytes()), {{"kind", "used"}}),
+                          Value(static_cast<double>(env_.max_map_size()), {{"kind", "max"}})}));
+    return out;
+  }
+
+ private:
+  const Engine& engine_;
+  const storage::Writer& writer_;
+  storage::Env& env_;
+};
+
+}  // namespace
+
+void RegisterEngineMetrics(metrics::Metrics& metrics, const Engine& engine,
+                           const storage::Writer& writer, storage::Env& env) {
+  metrics.AddCollectable(std::make_shared<EngineCollectable>(engine, writer, env));
+}
+
+}  // namespace meterd::core

@@ -1,0 +1,142 @@
+// meterd's composition root: configuration, storage, engine, API, server, then the signal loop.
+// Shutdown runs in reverse: stop accepting and finish in-flight requests, drain the shards,
+// final commit, close the store.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "daemon/api/api.h"
+#include "daemon/auth/token_table.h"
+#include "daemon/config/config.h"
+#include "daemon/core/engine.h"
+#include "daemon/core/engine_metrics.h"
+#include "daemon/http/health.h"
+#include "daemon/http/router.h"
+#include "daemon/http/server.h"
+#include "daemon/lifecycle/clock.h"
+#include "daemon/lifecycle/log.h"
+#include "daemon/lifecycle/signals.h"
+#include "daemon/lifecycle/systemd.h"
+#include "daemon/metrics/metrics.h"
+#include "storage/env.h"
+#include "storage/writer.h"
+
+namespace {
+
+using namespace meterd;
+
+int Fail(const std::string& what, const Status& st) {
+  lifecycle::LogError(what + ": " + st.ToString());
+  return 1;
+}
+
+storage::SyncMode ToStorage(config::SyncMode mode) {
+  switch (mode) {
+    case config::SyncMode::kFull: return storage::SyncMode::kFull;
+    case config::SyncMode::kNoMetaSync: return storage::SyncMode::kNoMetaSync;
+    case config::SyncMode::kNoSync: return storage::SyncMode::kNone;
+  }
+  return storage::SyncMode::kFull;
+}
+
+lifecycle::LogLevel ToLog(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::kDebug: return lifecycle::LogLevel::kDebug;
+    case config::LogLevel::kInfo: return lifecycle::LogLevel::kInfo;
+    case config::LogLevel::kWarning: return lifecycle::LogLevel::kWarning;
+    case config::LogLevel::kError: return lifecycle::LogLevel::kError;
+  }
+  return lifecycle::LogLevel::kInfo;
+}
+
+int Run(const config::Config& cfg) {
+  lifecycle::SignalLoop signals;  // before any thread starts
+  lifecycle::SetLogLevel(ToLog(cfg.log.level));
+  std::unique_ptr<lifecycle::Clock> clock = lifecycle::MakeClock(cfg.fixed_clock);
+
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.storage.data_dir, ec);
+  storage::EnvOptions env_options;
+  env_options.map_size = cfg.storage.map_size_bytes;
+  env_options.max_map_size = cfg.storage.map_max_bytes;
+  env_options.map_growth_step = cfg.storage.map_growth_bytes;
+  env_options.sync = ToStorage(cfg.storage.sync_mode);
+  Result<std::unique_ptr<storage::Env>> env = storage::Env::Open(cfg.storage.data_dir, env_options);
+  if (!env.ok()) return Fail("cannot open the store in " + cfg.storage.data_dir, env.status());
+  storage::WriterOptions writer_options;
+  writer_options.queue_capacity = static_cast<size_t>(cfg.ingest.writer_queue_capacity);
+  Result<std::unique_ptr<storage::Writer>> writer = storage::Writer::Start(env->get(), writer_options);
+  if (!writer.ok()) return Fail("cannot start the storage writer", writer.status());
+
+  core::EngineOptions engine_options;
+  engine_options.shards = cfg.ingest.workers;
+  engine_options.shard_queue_capacity = static_cast<size_t>(cfg.ingest.shard_queue_capacity);
+  engine_options.retention_days = cfg.rating.dedupe_retention_days;
+  if (rating::Decimal::Parse(cfg.rating.pec_rate, &engine_options.rating.pec_rate) !=
+      rating::DecimalError::kOk) {
+    lifecycle::LogError("bad rating.pec_rate");
+    return 78;
+  }
+  engine_options.rating.eligible_roles = cfg.rating.eligible_roles;
+  engine_options.now = [&clock] { return clock->Now(); };
+  core::Engine engine(env->get(), writer->get(), engine_options);
+  Status st = engine.Start();
+  if (!st.ok()) return Fail("cannot start the engine", st);
+
+  metrics::Metrics metrics(METERD_VERSION);
+  core::RegisterEngineMetrics(metrics, engine, **writer, **env);
+
+  auth::TokenTable tokens;
+  boost::asio::thread_pool control(1);
+  api::ApiContext context;
+  context.engine = &engine;
+  context.env = env->get();
+  context.writer = writer->get();
+  context.tokens = &tokens;
+  context.config = &cfg;
+  context.control = &control;
+  Result<std::optional<std::string>> bootstrap = api::BootstrapTokens(&context);
+  if (!bootstrap.ok()) return Fail("cannot load tokens", bootstrap.status());
+  if (*bootstrap) lifecycle::LogInfo("created the bootstrap admin token in " + **bootstrap);
+
+  http::Router router;
+  std::atomic<bool> ready{false};
+  st = http::AddHealthRoutes(router, [&ready] { return ready.load(); });
+  if (st.ok()) st = metrics::AddMetricsRoute(router, metrics);
+  if (st.ok()) st = api::RegisterRoutes(router, &context);
+  if (!st.ok()) return Fail("cannot build routes", st);
+
+  http::Server server(cfg.server, std::move(router), &metrics.registry());
+  context.io_executor = [&server] { return server.executor(); };
+  st = server.Start();
+  if (!st.ok()) return Fail("cannot listen on " + cfg.server.listen_host, st);
+  ready.store(true);
+  lifecycle::LogInfo("meterd " METERD_VERSION " ready; data in " + cfg.storage.data_dir);
+  lifecycle::NotifyReady();
+
+  lifecycle::SignalLoop::Hooks hooks;
+  hooks.on_reload = [] { lifecycle::LogInfo("SIGHUP: nothing to reload without restart yet"); };
+  signals.Run(hooks);
+
+  lifecycle::LogInfo("shutting down: finishing in-flight requests");
+  ready.store(false);
+  lifecycle::NotifyStopping();
+  server.Shutdown(cfg.server.shutdown_timeout);
+  control.join();
+  engine.Stop();
+  (*writer)->Stop();
+  lifecycle::LogInfo("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto invocation = meterd::config::LoadConfig(argc, argv, meterd::config::EnvironmentFromProcess());
+  if (std::optional<int> exit_code = meterd::config::ReportInvocation(invocation, stdout, stderr)) {
+    return *exit_code;
+  }
+  return Run(invocation->config);
+}
