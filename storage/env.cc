@@ -105,7 +105,10 @@ TxnBase::TxnBase(TxnBase&& other) noexcept
     : env_(other.env_),
       txn_(std::exchange(other.txn_, nullptr)),
       holds_gate_(std::exchange(other.holds_gate_, false)),
-      fatal_rc_(other.fatal_rc_) {}
+      fatal_rc_(other.fatal_rc_) {
+  std::copy(std::begin(other.cursors_), std::end(other.cursors_), cursors_);
+  std::fill(std::begin(other.cursors_), std::end(other.cursors_), nullptr);
+}
 
 void TxnBase::MoveFrom(TxnBase&& other) noexcept {
   End();
@@ -113,9 +116,13 @@ void TxnBase::MoveFrom(TxnBase&& other) noexcept {
   txn_ = std::exchange(other.txn_, nullptr);
   holds_gate_ = std::exchange(other.holds_gate_, false);
   fatal_rc_ = other.fatal_rc_;
+  std::copy(std::begin(other.cursors_), std::end(other.cursors_), cursors_);
+  std::fill(std::begin(other.cursors_), std::end(other.cursors_), nullptr);
 }
 
 void TxnBase::End() noexcept {
+  // Cached cursors exist only in write txns, where ending the txn frees them.
+  std::fill(std::begin(cursors_), std::end(cursors_), nullptr);
   if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
   if (holds_gate_) {
     holds_gate_ = false;
@@ -269,6 +276,30 @@ Status WriteTxn::Put(Db db, std::string_view key, std::string_view value, PutMod
   return Check(rc);
 }
 
+Status WriteTxn::UpdateRaw(Db db, std::string_view key, void* ctx, RawUpdateFn fn) {
+  if (txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
+  if (!KeySizeOk(key)) return Status::InvalidArgument("bad key size");
+  MDB_cursor*& c = cursors_[static_cast<int>(db)];
+  if (c == nullptr) {
+    if (int rc = mdb_cursor_open(txn_, dbi(db), &c); rc != MDB_SUCCESS) {
+      c = nullptr;
+      return Check(rc);
+    }
+  }
+  MDB_val k = Val(key);
+  MDB_val v;
+  const int rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return Check(rc);
+  const bool found = rc == MDB_SUCCESS;
+  const std::string_view current = found ? View(v) : std::string_view();
+  const std::optional<std::string_view> next = fn(ctx, found ? &current : nullptr);
+  if (!next) return Status::Ok();
+  MDB_val nv = Val(*next);
+  // MDB_CURRENT rewrites the record the cursor rests on: no second search.
+  k = Val(key);
+  return Check(mdb_cursor_put(c, &k, &nv, found ? MDB_CURRENT : 0));
+}
+
 Status WriteTxn::Delete(Db db, std::string_view key) {
   if (txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
   if (!KeySizeOk(key)) return Status::InvalidArgument("bad key size");
@@ -326,6 +357,7 @@ Status WriteTxn::Commit() && {
 
 Status WriteTxn::CommitOwned() {
   if (txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
+  std::fill(std::begin(cursors_), std::end(cursors_), nullptr);  // freed by the commit
   // mdb_txn_commit frees the handle whatever it returns, so ownership is dropped first.
   const int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
   if (holds_gate_) {

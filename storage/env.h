@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include "storage/schema.h"
 #include "storage/stats.h"
 
+struct MDB_cursor;
 struct MDB_env;
 struct MDB_txn;
 
@@ -152,6 +154,9 @@ class TxnBase {
   MDB_txn* txn_ = nullptr;
   bool holds_gate_ = false;
   mutable int fatal_rc_ = 0;
+  // Write txns only: one cursor per database, opened on first Update and freed by LMDB when
+  // the txn ends (so Update does not malloc a cursor per call). Never handed out.
+  MDB_cursor* cursors_[kDbCount] = {};
 
   friend class Env;
   friend class Writer;
@@ -189,6 +194,18 @@ class WriteTxn : public TxnBase {
   // monotonic and gap-free across restarts and survive deleting the newest records. A number
   // assigned in a transaction that aborts is assigned again.
   Result<uint64_t> AppendSequenced(Db db, std::string_view value);
+  // Read-modify-write with a single B-tree search (Get then Put costs two). fn is called as
+  // std::optional<std::string_view> fn(const std::string_view* current), current being null
+  // when the key is absent and valid only during fn. It returns the new value, viewing storage
+  // fn owns (never `current` itself) that stays valid until Update returns, or std::nullopt to
+  // leave the record as it is.
+  template <typename Fn>
+  Status Update(Db db, std::string_view key, Fn&& fn) {
+    return UpdateRaw(db, key, &fn, [](void* ctx, const std::string_view* current) {
+      return std::optional<std::string_view>(
+          (*static_cast<std::remove_reference_t<Fn>*>(ctx))(current));
+    });
+  }
   // Like Scan; fn returns kDelete to delete the visited record (ScanAction(key, value)).
   template <typename Fn>
   Status ScanDelete(Db db, std::string_view from, ScanBound bound, Fn&& fn) {
@@ -207,6 +224,9 @@ class WriteTxn : public TxnBase {
   friend class Env;
   friend class Writer;
   using RawDeleteFn = ScanAction (*)(void* ctx, std::string_view key, std::string_view value);
+  using RawUpdateFn = std::optional<std::string_view> (*)(void* ctx,
+                                                          const std::string_view* current);
+  Status UpdateRaw(Db db, std::string_view key, void* ctx, RawUpdateFn fn);
   WriteTxn(Env* env, MDB_txn* txn, bool holds_gate, bool borrowed)
       : TxnBase(env, txn, holds_gate), borrowed_(borrowed) {}
   Status ScanDeleteRaw(Db db, std::string_view from, ScanBound bound, void* ctx, RawDeleteFn fn);

@@ -83,5 +83,19 @@ void FiredDay(KeyBuilder* k, FiredKind kind, std::string_view id, uint32_t date)
 
 void Sequence(KeyBuilder* k, uint64_t seq) { k->AddU64(seq); }
 
+void Budget(KeyBuilder* k, std::string_view customer_id) { k->AddString(customer_id); }
+
+void Webhook(KeyBuilder* k, std::string_view partner_id, std::string_view webhook_id) {
+  k->AddString(partner_id).AddString(webhook_id);
+}
+
+void TokenByHash(KeyBuilder* k, std::string_view sha256) {
+  k->AddU8(static_cast<uint8_t>(TokenKey::kByHash)).AddBytes(sha256);
+}
+
+void TokenById(KeyBuilder* k, std::string_view token_id) {
+  k->AddU8(static_cast<uint8_t>(TokenKey::kById)).AddString(token_id);
+}
+
 }  // namespace keys
 }  // namespace meterd::storage

@@ -100,6 +100,14 @@ void FiredDay(KeyBuilder* k, FiredKind kind, std::string_view id, uint32_t date)
 // alerts, outbox: 8-byte BE sequence (see WriteTxn::AppendSequenced).
 void Sequence(KeyBuilder* k, uint64_t seq);
 
+// budgets: customer_id 0x00.
+void Budget(KeyBuilder* k, std::string_view customer_id);
+// webhooks: partner_id 0x00 webhook_id 0x00.
+void Webhook(KeyBuilder* k, std::string_view partner_id, std::string_view webhook_id);
+// tokens: 0x01 + 32-byte SHA-256 of the secret, or 0x02 + token_id 0x00.
+void TokenByHash(KeyBuilder* k, std::string_view sha256);
+void TokenById(KeyBuilder* k, std::string_view token_id);
+
 }  // namespace keys
 
 // Value of an `events` record: its first 4 bytes are the BE expiry day that retention compares

@@ -178,5 +178,27 @@ TEST(Backup, CompactsAwayFreedPages) {
   EXPECT_EQ(*r->Count(Db::kLines), 1000u);
 }
 
+TEST(Backup, WorksFromAReadOnlyEnvAsAnOperatorToolWouldTakeIt) {
+  TempDir dir;
+  {
+    Result<std::unique_ptr<Env>> env = Env::Open(dir.Sub("live"), EnvOptions{});
+    ASSERT_TRUE(env.ok());
+    Result<WriteTxn> w = (*env)->BeginWrite();
+    ASSERT_TRUE(w->Put(Db::kBudgets, "c1", "b").ok());
+    ASSERT_TRUE(std::move(*w).Commit().ok());
+  }
+  EnvOptions ro;
+  ro.access = Access::kReadOnly;
+  Result<std::unique_ptr<Env>> env = Env::Open(dir.Sub("live"), ro);
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  ASSERT_TRUE((*env)->Backup(dir.Sub("b")).ok());
+  env->reset();
+  Result<std::unique_ptr<Env>> copy = Env::Open(dir.Sub("b"), EnvOptions{});
+  ASSERT_TRUE(copy.ok());
+  Result<ReadTxn> r = (*copy)->BeginRead();
+  std::string v;
+  EXPECT_TRUE(r->Get(Db::kBudgets, "c1", &v).ok());
+}
+
 }  // namespace
 }  // namespace meterd::storage

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
@@ -252,6 +253,49 @@ TEST(Txn, DedupeIdentitiesSurviveReopen) {
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->Put(Db::kEvents, k.view(), "\0\0\0\0"sv, PutMode::kNoOverwrite).code(),
             StatusCode::kAlreadyExists);
+}
+
+TEST(Txn, UpdateReadsModifiesAndWritesARecordOrInsertsAMissingOne) {
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  MustPut(*env, Db::kLines, "a", "0001");
+  Result<WriteTxn> w = env->BeginWrite();
+  ASSERT_TRUE(w.ok());
+  std::string out;
+  auto increment = [&out](const std::string_view* current) -> std::optional<std::string_view> {
+    const int n = current == nullptr ? 0 : std::stoi(std::string(*current));
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d", n + 1);
+    out = buf;
+    return std::string_view(out);
+  };
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(w->Update(Db::kLines, "a", increment).ok());
+    // Interleaved writes through other paths move pages under the cached cursor.
+    for (int j = 0; j < 50; ++j) {
+      ASSERT_TRUE(w->Put(Db::kLines, Cat("b", i, "-", j), std::string(300, 'x')).ok());
+    }
+    ASSERT_TRUE(w->Put(Db::kLines, "0", "first").ok());
+  }
+  ASSERT_TRUE(w->Update(Db::kLines, "new", increment).ok());
+  // nullopt leaves the record untouched; a different size replaces it.
+  ASSERT_TRUE(w->Update(Db::kLines, "new", [](const std::string_view*) {
+                 return std::optional<std::string_view>();
+               }).ok());
+  ASSERT_TRUE(w->Update(Db::kLines, "0", [](const std::string_view* current) {
+                 EXPECT_EQ(*current, "first");
+                 return std::optional<std::string_view>("a much longer value than before");
+               }).ok());
+  ASSERT_TRUE(std::move(*w).Commit().ok());
+  Result<ReadTxn> r = env->BeginRead();
+  std::string v;
+  ASSERT_TRUE(r->Get(Db::kLines, "a", &v).ok());
+  EXPECT_EQ(v, "0006");
+  ASSERT_TRUE(r->Get(Db::kLines, "new", &v).ok());
+  EXPECT_EQ(v, "0001");
+  ASSERT_TRUE(r->Get(Db::kLines, "0", &v).ok());
+  EXPECT_EQ(v, "a much longer value than before");
+  EXPECT_EQ(*r->Count(Db::kLines), 3u + 250u);
 }
 
 TEST(Txn, AppendRequiresKeysInOrder) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -222,6 +223,33 @@ TEST_F(WriterTest, ManyFailingJobsInOneBatchAreEachDroppedAlone) {
   std::string v;
   ASSERT_TRUE(r->Get(Db::kTotals, "counter", &v).ok());
   EXPECT_EQ(GetU64BE(v.data()), static_cast<uint64_t>(committed));
+}
+
+TEST_F(WriterTest, UpdatesThroughCachedCursorsWorkInTheIsolationPass) {
+  WriterBlocker blocker(writer_.get());
+  constexpr int kJobs = 20;
+  Outcomes outcomes(kJobs);
+  for (int i = 0; i < kJobs; ++i) {
+    WriteJob job;
+    job.apply = [i](WriteTxn& txn) -> Status {
+      std::string value;
+      METERD_RETURN_IF_ERROR(
+          txn.Update(Db::kTotals, "sum", [&](const std::string_view* current) {
+            const uint64_t n = current == nullptr ? 0 : GetU64BE(current->data());
+            value = EncodeU64BE(n + static_cast<uint64_t>(i));
+            return std::optional<std::string_view>(value);
+          }));
+      return i == 7 ? Status::Internal("no") : Status::Ok();
+    };
+    job.done = outcomes.Done(i);
+    ASSERT_TRUE(writer_->Submit(std::move(job)).ok());
+  }
+  blocker.Release();
+  outcomes.WaitFor(kJobs);
+  Result<ReadTxn> r = env_->BeginRead();
+  std::string v;
+  ASSERT_TRUE(r->Get(Db::kTotals, "sum", &v).ok());
+  EXPECT_EQ(GetU64BE(v.data()), static_cast<uint64_t>(kJobs * (kJobs - 1) / 2 - 7));
 }
 
 TEST_F(WriterTest, ABatchWhoseJobsAllFailCommitsNothing) {
