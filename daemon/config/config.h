@@ -1,0 +1,131 @@
+// meterd's configuration: one immutable Config with documented defaults, read once at start
+// from a TOML file, then METERD_* environment variables, then command-line flags (each layer
+// overrides the one before). Each module receives only its slice (ServerConfig, ...). Bad
+// input yields a one-line reason and exit code 78 (EX_CONFIG). Decimal settings stay text: the
+// rating library parses them exactly. Loading is a pure function of its inputs; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "rating/civil_time.h"
+
+namespace meterd::config {
+
+// sysexits.h EX_CONFIG: the exit status for any configuration error.
+inline constexpr int kExitConfig = 78;
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";  // IP literal or host name; port 0 binds a free port
+  uint16_t listen_port = 8787;
+  std::string port_file;  // when set, the bound port is written here (atomically) after bind
+  int io_threads = 2;
+  int max_connections = 1024;           // beyond: 503 + close
+  int max_pipelined = 16;               // responses queued per connection before reading pauses
+  size_t max_header_bytes = 16 * 1024;  // request line + headers; beyond: 431
+  size_t max_body_bytes = 1 << 20;      // api.md: 1 MiB; beyond: 413
+  size_t max_bulk_body_bytes = size_t{64} << 20;       // api.md: 64 MiB for usage and bulk loads
+  std::chrono::milliseconds header_timeout{10'000};    // first byte to end of headers
+  std::chrono::milliseconds body_timeout{120'000};     // end of headers to end of body
+  std::chrono::milliseconds write_timeout{60'000};     // one whole response
+  std::chrono::milliseconds idle_timeout{75'000};      // keep-alive wait for the next request
+  std::chrono::milliseconds shutdown_timeout{25'000};  // in-flight grace on SIGTERM
+};
+
+enum class SyncMode { kFull, kNoMetaSync, kNoSync };
+
+struct StorageConfig {
+  std::string data_dir = "/var/lib/meterd";
+  SyncMode sync_mode = SyncMode::kFull;  // kFull: fsync every commit (the durability promise)
+  uint64_t map_size_bytes = uint64_t{1} << 30;    // initial LMDB map size
+  uint64_t map_max_bytes = uint64_t{64} << 30;    // growth stops here: 503 storage full
+  uint64_t map_growth_bytes = uint64_t{1} << 30;  // step when the map fills
+};
+
+struct IngestConfig {
+  int workers = 2;  // shard workers
+  int64_t max_events_per_request = 500'000;
+  int shard_queue_capacity = 256;   // batches per shard queue; full: 429
+  int writer_queue_capacity = 256;  // batches waiting for the storage writer; full: 429
+};
+
+struct RatingConfig {
+  std::string pec_rate = "0.15";  // decimal text, 0..1, at most 9 fractional digits
+  std::vector<std::string> eligible_roles = {"owner", "contributor"};  // lowercased
+  int dedupe_retention_days = 35;  // event identities kept this long after the usage month
+};
+
+struct WebhookConfig {
+  bool allow_private = false;  // allow loopback/private/link-local targets
+  std::chrono::milliseconds timeout{10'000};
+  std::chrono::milliseconds retry_initial{5'000};
+  std::chrono::milliseconds retry_max{3'600'000};
+  std::chrono::milliseconds give_up_after{259'200'000};  // 72 h
+  int queue_capacity = 10'000;
+};
+
+struct AnomalyConfig {
+  bool enabled = true;
+  int trailing_days = 14;            // the norm is the mean daily spend over these days
+  int min_history_days = 7;          // days with data needed before a customer can be anomalous
+  std::string factor = "3";          // decimal text: a day above factor × norm is anomalous
+  std::string min_daily_usd = "10";  // decimal text: days below this list_usd never alert
+};
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+
+struct LogConfig {
+  LogLevel level = LogLevel::kInfo;
+};
+
+struct Config {
+  std::string config_file;  // the TOML file read, if any
+  ServerConfig server;
+  StorageConfig storage;
+  IngestConfig ingest;
+  RatingConfig rating;
+  WebhookConfig webhooks;
+  AnomalyConfig anomaly;
+  LogConfig log;
+  std::optional<rating::Timestamp> fixed_clock;  // --fixed-clock: the frozen "now"
+};
+
+// METERD_* variables of the process environment (name -> value).
+using Environment = std::map<std::string, std::string, std::less<>>;
+Environment EnvironmentFromProcess();
+
+struct Invocation {
+  enum class Action { kRun, kPrintHelp, kPrintVersion };
+  Action action = Action::kRun;
+  Config config;                      // kRun
+  std::string text;                   // kPrintHelp / kPrintVersion: what to print on stdout
+  std::vector<std::string> warnings;  // e.g. unknown METERD_* variables (not fatal)
+};
+
+// Reads `args` (argv without argv[0]), `env` and the TOML file named by --config or
+// METERD_CONFIG. Errors are InvalidArgument with a one-line reason naming the setting and its
+// source, e.g. "server.io_threads (--io-threads): expected an integer in [1, 256], got \"x\"".
+Result<Invocation> LoadConfig(std::span<const std::string> args, const Environment& env);
+// Convenience for main(): argv as given to main.
+Result<Invocation> LoadConfig(int argc, const char* const* argv, const Environment& env);
+
+// The composition root's first step: prints help, version, warnings or the error reason and
+// returns the exit code to leave with (0, or kExitConfig on error); nullopt means "run".
+std::optional<int> ReportInvocation(const Result<Invocation>& invocation, std::FILE* out,
+                                    std::FILE* err);
+
+// All options with their TOML key, flag, environment variable, default and meaning.
+std::string HelpText();
+
+std::string_view ToString(SyncMode mode);
+std::string_view ToString(LogLevel level);
+
+}  // namespace meterd::config

@@ -1,0 +1,137 @@
+#include "daemon/metrics/process_collector.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace meterd::metrics {
+namespace {
+
+bool ParseInt(std::string_view s, int64_t* out) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool ReadFile(const char* path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+int64_t BootTimeSeconds() {
+  std::string text;
+  if (!ReadFile("/proc/stat", &text)) return 0;
+  const size_t at = text.find("\nbtime ");
+  if (at == std::string::npos) return 0;
+  const size_t begin = at + 7;
+  const size_t end = text.find('\n', begin);
+  int64_t v = 0;
+  return ParseInt(std::string_view(text).substr(begin, end - begin), &v) ? v : 0;
+}
+
+int64_t CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  int64_t n = 0;
+  while (const dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n - 1;  // the directory stream's own descriptor
+}
+
+prometheus::MetricFamily Gauge(const char* name, const char* help, double value) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = prometheus::MetricType::Gauge;
+  prometheus::ClientMetric m;
+  m.gauge.value = value;
+  f.metric.push_back(m);
+  return f;
+}
+
+}  // namespace
+
+Result<ProcessStats> ParseProcStat(std::string_view stat, int64_t ticks_per_second,
+                                   int64_t page_size, int64_t boot_time_seconds) {
+  // "pid (comm) state ppid ..." — comm is whatever the process named itself, so fields are
+  // counted from the last ')'.
+  const size_t close = stat.rfind(')');
+  if (close == std::string_view::npos || ticks_per_second <= 0) {
+    return Status::Corruption("unexpected /proc/self/stat format");
+  }
+  std::vector<std::string_view> fields;  // fields[0] is field 3 (state)
+  std::string_view rest = stat.substr(close + 1);
+  while (!rest.empty()) {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n')) rest.remove_prefix(1);
+    if (rest.empty()) break;
+    const size_t sp = rest.find_first_of(" \n");
+    fields.push_back(rest.substr(0, sp));
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp);
+  }
+  // proc(5) numbering: utime 14, stime 15, starttime 22, vsize 23, rss 24.
+  if (fields.size() < 22) return Status::Corruption("short /proc/self/stat");
+  int64_t utime = 0, stime = 0, start = 0, vsize = 0, rss = 0;
+  if (!ParseInt(fields[11], &utime) || !ParseInt(fields[12], &stime) ||
+      !ParseInt(fields[19], &start) || !ParseInt(fields[20], &vsize) ||
+      !ParseInt(fields[21], &rss)) {
+    return Status::Corruption("unparsable /proc/self/stat");
+  }
+  ProcessStats s;
+  s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(ticks_per_second);
+  s.virtual_bytes = vsize;
+  s.resident_bytes = rss * page_size;
+  s.start_time_seconds = static_cast<double>(boot_time_seconds) +
+                         static_cast<double>(start) / static_cast<double>(ticks_per_second);
+  return s;
+}
+
+Result<ProcessStats> ReadProcessStats() {
+  std::string stat;
+  if (!ReadFile("/proc/self/stat", &stat)) return Status::IoError("cannot read /proc/self/stat");
+  auto parsed = ParseProcStat(stat, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), BootTimeSeconds());
+  if (!parsed.ok()) return parsed;
+  parsed->open_fds = CountOpenFds();
+  struct rlimit lim {};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    parsed->max_fds = static_cast<int64_t>(lim.rlim_cur);
+  }
+  return parsed;
+}
+
+std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+  const auto stats = ReadProcessStats();
+  if (!stats.ok()) return {};
+  std::vector<prometheus::MetricFamily> out;
+  prometheus::MetricFamily cpu;
+  cpu.name = "meterd_process_cpu_seconds_total";
+  cpu.help = "User and system CPU time spent, in seconds";
+  cpu.type = prometheus::MetricType::Counter;
+  prometheus::ClientMetric m;
+  m.counter.value = stats->cpu_seconds;
+  cpu.metric.push_back(m);
+  out.push_back(std::move(cpu));
+  out.push_back(Gauge("meterd_process_resident_memory_bytes", "Resident memory size in bytes",
+                      static_cast<double>(stats->resident_bytes)));
+  out.push_back(Gauge("meterd_process_virtual_memory_bytes", "Virtual memory size in bytes",
+                      static_cast<double>(stats->virtual_bytes)));
+  out.push_back(Gauge("meterd_process_open_fds", "Open file descriptors",
+                      static_cast<double>(stats->open_fds)));
+  out.push_back(Gauge("meterd_process_max_fds", "Maximum number of open file descriptors",
+                      static_cast<double>(stats->max_fds)));
+  out.push_back(Gauge("meterd_process_start_time_seconds",
+                      "Start time of the process since the Unix epoch, in seconds",
+                      stats->start_time_seconds));
+  return out;
+}
+
+}  // namespace meterd::metrics
