@@ -130,7 +130,10 @@ uint64_t FeedGenerator::NaturalIndex(const FeedEvent& e) const {
 }
 
 bool FeedGenerator::IsLate(const FeedEvent& e, uint32_t* delay_days) const {
+  // The first reading of each hour is never held back: it always goes out before that hour's
+  // late deliveries, so a late event is always for an earlier day than the feed's newest.
   if (late_threshold_ == 0 || e.hour + 24 > hours_ - 1) return false;
+  if (e.stream == 0 && e.slot == 0) return false;
   uint64_t h = HashOf(late_salt_, NaturalIndex(e));
   if (h % kMillion >= late_threshold_) return false;
   uint32_t max_days = std::min<uint32_t>(3, (hours_ - 1 - e.hour) / 24);
@@ -143,6 +146,7 @@ void FeedGenerator::FillPending() {
   pending_head_ = 0;
   const FeedEvent here = cursor_;
   uint32_t delay = 0;
+  if (!IsLate(here, &delay)) pending_[pending_size_++] = here;
   if (late_threshold_ != 0) {
     for (uint32_t days = 3; days >= 1; --days) {  // the oldest first
       if (here.hour < 24 * days) continue;
@@ -154,7 +158,6 @@ void FeedGenerator::FillPending() {
       }
     }
   }
-  if (!IsLate(here, &delay)) pending_[pending_size_++] = here;
 
   if (++cursor_.stream == streams_) {
     cursor_.stream = 0;
@@ -163,7 +166,6 @@ void FeedGenerator::FillPending() {
       if (++cursor_.hour == hours_) {
         cursor_.hour = 0;
         ++cursor_.cycle;
-        ++counters_.cycles_completed;
       }
     }
   }
@@ -182,6 +184,7 @@ FeedEvent FeedGenerator::Next() {
   while (pending_head_ == pending_size_) FillPending();
   FeedEvent e = pending_[pending_head_++];
   if (e.late) ++counters_.late;
+  counters_.replays = std::max<uint64_t>(counters_.replays, e.cycle);
   if (duplicate_threshold_ != 0 &&
       HashOf(duplicate_salt_, NaturalIndex(e)) % kMillion < duplicate_threshold_) {
     assert(ring_size_ < kRingSize);

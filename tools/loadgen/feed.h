@@ -43,7 +43,7 @@ struct FeedCounters {
   uint64_t lines = 0;
   uint64_t duplicates = 0;
   uint64_t late = 0;
-  uint64_t cycles_completed = 0;  // > 0: the span was exhausted and replayed with new ids
+  uint64_t replays = 0;  // passes over the span after the first (replayed with new ids)
 };
 
 class FeedGenerator {

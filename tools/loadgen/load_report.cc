@@ -83,8 +83,8 @@ std::string FormatLoadReportText(const LoadReport& r, const FeedCounters& feed) 
   s += "feed           " + std::to_string(feed.lines) + " lines generated: duplicates " +
        std::to_string(feed.duplicates) + " (" + Percent(feed.duplicates, feed.lines) +
        "), late " + std::to_string(feed.late) + " (" + Percent(feed.late, feed.lines) + ")";
-  if (feed.cycles_completed > 0) {
-    s += ", span replayed " + std::to_string(feed.cycles_completed) + "x";
+  if (feed.replays > 0) {
+    s += ", span replayed " + std::to_string(feed.replays) + "x";
   }
   s += "\n";
   s += "generator      " + Millis(CeilMicros(r.generate_ns)) + " busy (" +
@@ -128,7 +128,7 @@ std::string FormatLoadReportJson(const LoadReport& r, const FeedCounters& feed) 
   JsonField("lines", feed.lines, &s);
   JsonField("duplicates", feed.duplicates, &s);
   JsonField("late", feed.late, &s);
-  JsonField("cycles_completed", feed.cycles_completed, &s, true);
+  JsonField("replays", feed.replays, &s, true);
   s += "},\"fatal\":";
   if (r.fatal.empty()) {
     s += "null";

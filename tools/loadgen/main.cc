@@ -384,7 +384,7 @@ int RunLoadCommand(const Options& o, Plan* p) {
     std::cout << FormatLoadReportJson(*report, feed->counters());
   } else {
     std::cout << FormatLoadReportText(*report, feed->counters());
-    if (feed->counters().cycles_completed > 0) {
+    if (feed->counters().replays > 0) {
       std::cout << "hint           the span was replayed with fresh ids (older timestamps "
                    "again); use --emissions-per-hour, --events or a bigger world for a feed "
                    "that stays in time order\n";
