@@ -29,7 +29,8 @@ struct Input {
   Type type = Type::kText;
   std::string text;
   std::vector<std::string> list;
-  std::string source;  // "--io-threads", "METERD_IO_THREADS", "meterd.toml:12"
+  std::string source;      // "--io-threads", "METERD_IO_THREADS", "meterd.toml:12"
+  bool from_toml = false;  // TOML is typed: there "2" is a string, not an integer
 };
 
 using Setter = std::function<Status(Config&, const Input&)>;
@@ -88,7 +89,8 @@ Option IntOption(std::string_view toml, std::string_view flag, std::string_view 
   o.set = [o, field, min, max](Config& c, const Input& in) -> Status {
     const std::string expected =
         "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
-    if (in.type != Input::Type::kText && in.type != Input::Type::kInteger) {
+    if ((in.type != Input::Type::kText && in.type != Input::Type::kInteger) ||
+        (in.from_toml && in.type != Input::Type::kInteger)) {
       return Bad(o, in, expected);
     }
     std::string_view s = in.text;
@@ -115,7 +117,10 @@ Option BoolOption(std::string_view toml, std::string_view flag, std::string_view
                   std::string_view help, std::function<bool&(Config&)> field) {
   Option o{toml, flag, env, "", help, nullptr, nullptr};
   o.set = [o, field](Config& c, const Input& in) -> Status {
-    if (!IsScalarText(in) || in.type == Input::Type::kInteger) return Bad(o, in, "true or false");
+    if (!IsScalarText(in) || in.type == Input::Type::kInteger ||
+        (in.from_toml && in.type != Input::Type::kBoolean)) {
+      return Bad(o, in, "true or false");
+    }
     const std::string v = ToLower(in.text);
     if (v == "true" || v == "1" || v == "yes") {
       field(c) = true;
@@ -665,6 +670,7 @@ std::string OneLine(std::string s) {
 Input InputFromToml(const toml::node& node, const std::string& source) {
   Input in;
   in.source = source;
+  in.from_toml = true;
   switch (node.type()) {
     case toml::node_type::string:
       in.type = Input::Type::kText;

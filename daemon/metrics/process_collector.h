@@ -24,7 +24,7 @@ struct ProcessStats {
 };
 
 // Parses the text of /proc/<pid>/stat (the command name may hold spaces and parentheses).
-// `boot_time_seconds` is /proc/stat's btime.
+// `boot_time_seconds` is the boot instant as Unix seconds.
 Result<ProcessStats> ParseProcStat(std::string_view stat, int64_t ticks_per_second,
                                    int64_t page_size, int64_t boot_time_seconds);
 
