@@ -334,7 +334,48 @@ def strict_diff(got, want, path="$"):
     return []
 
 
-class DaemonTestCase(unittest.TestCase):
+def start_class_daemon(cls, **kwargs):
+    """Starts one daemon shared by every test of `cls` (for tests that only read, or write what
+    no other test of the class reads); it is killed and its directory removed after the class."""
+    tmp = Path(tempfile.mkdtemp(prefix="meterd-e2e-"))
+    d = Daemon(tmp / "d", **kwargs)
+
+    def cleanup():
+        d.kill()
+        if os.environ.get("METERD_E2E_KEEP"):
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    cls.addClassCleanup(cleanup)
+    return d.start()
+
+
+class HttpAssertions:
+    """Assertions on parsed JSON and HTTP answers, for unittest.TestCase subclasses."""
+
+    def assertJsonEqual(self, got, want, what=""):
+        diffs = strict_diff(got, want)
+        if diffs:
+            self.fail(f"{what}: {len(diffs)} differences:\n  " + "\n  ".join(diffs[:40]))
+
+    def assertStatus(self, response, status, what=""):
+        if response.status != status:
+            self.fail(f"{what}: expected HTTP {status}, got {response!r}")
+
+    def assertProblem(self, response, status, what=""):
+        """An RFC 9457 problem+json error with the given status."""
+        self.assertStatus(response, status, what)
+        self.assertEqual(response.content_type, "application/problem+json",
+                         f"{what}: {response!r}")
+        doc = response.json()
+        for key in ("type", "title", "status", "detail"):
+            self.assertIn(key, doc, f"{what}: problem without {key}: {response!r}")
+        self.assertEqual(doc["status"], status, f"{what}: {response!r}")
+        return doc
+
+
+class DaemonTestCase(HttpAssertions, unittest.TestCase):
     """Gives each test a fresh data directory under a temp dir and helpers to run meterd there.
     Daemons started with start_daemon() are killed at the end of the test; when the test failed
     the tail of each daemon's log is printed. Set METERD_E2E_KEEP=1 to keep the directories."""
@@ -371,23 +412,3 @@ class DaemonTestCase(unittest.TestCase):
         if result is None:
             return False
         return any(test is self for test, _ in result.failures + result.errors)
-
-    def assertJsonEqual(self, got, want, what=""):
-        diffs = strict_diff(got, want)
-        if diffs:
-            self.fail(f"{what}: {len(diffs)} differences:\n  " + "\n  ".join(diffs[:40]))
-
-    def assertStatus(self, response, status, what=""):
-        if response.status != status:
-            self.fail(f"{what}: expected HTTP {status}, got {response!r}")
-
-    def assertProblem(self, response, status, what=""):
-        """An RFC 9457 problem+json error with the given status."""
-        self.assertStatus(response, status, what)
-        self.assertEqual(response.content_type, "application/problem+json",
-                         f"{what}: {response!r}")
-        doc = response.json()
-        for key in ("type", "title", "status", "detail"):
-            self.assertIn(key, doc, f"{what}: problem without {key}: {response!r}")
-        self.assertEqual(doc["status"], status, f"{what}: {response!r}")
-        return doc
