@@ -78,10 +78,9 @@ std::vector<Line> MakeLines() {
       for (int r = 0; r < kResourcesPerMeter; ++r) {
         Line line;
         line.entitlement = Guid(0xE, c * kEntitlementsPerCustomer + r % kEntitlementsPerCustomer);
-        const std::string uri = "/subscriptions/" + line.entitlement + "/resourcegroups/rg-" +
-                                std::to_string(r % 7) +
-                                "/providers/microsoft.compute/virtualmachines/vm-" +
-                                std::to_string(r);
+        const std::string uri =
+            "/subscriptions/" + line.entitlement + "/resourcegroups/rg-" + std::to_string(r % 7) +
+            "/providers/microsoft.compute/virtualmachines/vm-" + std::to_string(r);
         KeyBuilder k;
         keys::Line(&k, Guid(0xC, c), kMonth, Guid(0x3E7E4, m), kDate, line.entitlement, uri);
         line.key.assign(k.view());
@@ -111,6 +110,20 @@ struct Rng {
 
 enum class IdStyle { kSequential, kRandom };
 
+// Bytes this process handed to write syscalls so far (/proc/self/io "wchar"): the pages each
+// commit writes, since nothing else here writes.
+uint64_t WrittenBytes() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) return 0;
+  char line[128];
+  unsigned long long value = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "wchar: %llu", &value) == 1) break;
+  }
+  std::fclose(f);
+  return value;
+}
+
 uint64_t ThreadCpuNanos() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -134,7 +147,8 @@ class Store {
     Status filled = writer_->Execute([this](WriteTxn& txn) {
       char value[kLineValueSize] = {};
       for (const Line& line : lines_) {
-        METERD_RETURN_IF_ERROR(txn.Put(Db::kLines, line.key, std::string_view(value, sizeof value)));
+        METERD_RETURN_IF_ERROR(
+            txn.Put(Db::kLines, line.key, std::string_view(value, sizeof value)));
       }
       return Status::Ok();
     });
@@ -272,10 +286,10 @@ bool Verify(Store& store, benchmark::State& state) {
 }
 
 void ReportRates(benchmark::State& state, uint64_t commits, uint64_t events) {
-  state.counters["commits/s"] = benchmark::Counter(static_cast<double>(commits),
-                                                   benchmark::Counter::kIsRate);
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["commits/s"] =
+      benchmark::Counter(static_cast<double>(commits), benchmark::Counter::kIsRate);
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
   state.SetItemsProcessed(static_cast<int64_t>(events));
   // Logical bytes per event: the dedupe record and the rewritten line value.
   state.SetBytesProcessed(static_cast<int64_t>(events * (4 + 60 + kLineValueSize)));
@@ -294,6 +308,7 @@ void BM_IngestBatch(benchmark::State& state, IdStyle style) {
   if (!Verify(store, state)) return;
   const int batch = static_cast<int>(state.range(0));
   const uint64_t cpu_before = store.writer_cpu_nanos();
+  const uint64_t written_before = WrittenBytes();
   uint64_t commits = 0;
   for (auto _ : state) {
     Status st = store.CommitBatch(batch, style);
@@ -307,6 +322,8 @@ void BM_IngestBatch(benchmark::State& state, IdStyle style) {
   ReportWriterStats(state, store.writer().stats());
   state.counters["duplicates"] = static_cast<double>(store.duplicates());
   if (commits > 0) {
+    state.counters["written_KiB/commit"] =
+        static_cast<double>(WrittenBytes() - written_before) / 1024 / commits;
     state.counters["writer_cpu_ns/event"] =
         static_cast<double>(store.writer_cpu_nanos() - cpu_before) / (commits * batch);
   }
@@ -363,8 +380,11 @@ void BM_GroupCommitOfSmallJobs(benchmark::State& state) {
   state.counters["jobs/commit"] = commits > 0 ? static_cast<double>(events) / commits : 0;
   ReportWriterStats(state, store.writer().stats());
 }
-BENCHMARK(BM_GroupCommitOfSmallJobs)->ArgName("jobs")->Arg(1000)->UseRealTime()->Unit(
-    benchmark::kMicrosecond);
+BENCHMARK(BM_GroupCommitOfSmallJobs)
+    ->ArgName("jobs")
+    ->Arg(1000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // Reopen of a store holding N daily lines (LMDB needs no replay): open, check the schema,
 // open every database, read one line, close.
@@ -413,8 +433,7 @@ class ReopenStore {
     std::snprintf(customer, sizeof customer, "c%06lld", static_cast<long long>(i / 10'000));
     char meter[24];
     std::snprintf(meter, sizeof meter, "m%04lld", static_cast<long long>(i / 100 % 100));
-    keys::Line(k, customer, kMonth, meter, kDate + static_cast<uint32_t>(i % 100 / 4), "ent",
-               uri);
+    keys::Line(k, customer, kMonth, meter, kDate + static_cast<uint32_t>(i % 100 / 4), "ent", uri);
   }
   const std::string& dir() const { return dir_; }
   int64_t lines() const { return lines_; }
@@ -479,11 +498,12 @@ void BM_ScanAllLines(benchmark::State& state) {
     Result<ReadTxn> r = (*env)->BeginRead();
     uint64_t n = 0;
     uint64_t bytes = 0;
-    Status st = r->Scan(Db::kLines, "", ScanBound::None(), [&](std::string_view k, std::string_view v) {
-      ++n;
-      bytes += k.size() + v.size();
-      return ScanStep::kContinue;
-    });
+    Status st =
+        r->Scan(Db::kLines, "", ScanBound::None(), [&](std::string_view k, std::string_view v) {
+          ++n;
+          bytes += k.size() + v.size();
+          return ScanStep::kContinue;
+        });
     benchmark::DoNotOptimize(bytes);
     if (!st.ok() || n != static_cast<uint64_t>(store->lines())) {
       state.SkipWithError("scan saw the wrong number of lines");
@@ -491,8 +511,8 @@ void BM_ScanAllLines(benchmark::State& state) {
     }
     scanned += n;
   }
-  state.counters["lines/s"] = benchmark::Counter(static_cast<double>(scanned),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["lines/s"] =
+      benchmark::Counter(static_cast<double>(scanned), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ScanAllLines)->UseRealTime()->Unit(benchmark::kMillisecond);
 

@@ -78,9 +78,12 @@ constexpr uint64_t kLowDiskBytes = uint64_t{64} << 20;
 
 bool ScanBound::Admits(std::string_view key) const {
   switch (kind_) {
-    case Kind::kNone: return true;
-    case Kind::kPrefix: return key.starts_with(key_);
-    case Kind::kBefore: return key < key_;
+    case Kind::kNone:
+      return true;
+    case Kind::kPrefix:
+      return key.starts_with(key_);
+    case Kind::kBefore:
+      return key < key_;
   }
   return false;
 }
@@ -149,10 +152,14 @@ uint64_t TxnBase::id() const { return txn_ == nullptr ? 0 : mdb_txn_id(txn_); }
 
 Status TxnBase::Check(int rc) const {
   switch (rc) {
-    case MDB_SUCCESS: return Status::Ok();
-    case MDB_NOTFOUND: return Status::NotFound("not found");
-    case MDB_KEYEXIST: return Status::AlreadyExists("key exists");
-    case MDB_BAD_VALSIZE: return Status::InvalidArgument("bad key or value size");
+    case MDB_SUCCESS:
+      return Status::Ok();
+    case MDB_NOTFOUND:
+      return Status::NotFound("not found");
+    case MDB_KEYEXIST:
+      return Status::AlreadyExists("key exists");
+    case MDB_BAD_VALSIZE:
+      return Status::InvalidArgument("bad key or value size");
     default:
       // Anything else (map full, I/O, corruption) leaves the LMDB txn in an error state.
       if (fatal_rc_ == 0) fatal_rc_ = rc;
@@ -550,8 +557,7 @@ Status Env::OpenDatabases() {
     if (schema_version_ < kSchemaVersion) {
       finish(false);
       return Status::FailedPrecondition("store in " + dir_ + " has schema version " +
-                                        std::to_string(schema_version_) +
-                                        " and no migration to " +
+                                        std::to_string(schema_version_) + " and no migration to " +
                                         std::to_string(kSchemaVersion) + " exists");
     }
   } else if (rc == MDB_NOTFOUND) {
@@ -607,7 +613,8 @@ Result<ReadTxn> Env::BeginRead() {
 }
 
 Result<WriteTxn> Env::BeginWrite() {
-  if (options_.access == Access::kReadOnly) return Status::FailedPrecondition("store opened read-only");
+  if (options_.access == Access::kReadOnly)
+    return Status::FailedPrecondition("store opened read-only");
   Result<MDB_txn*> txn = BeginRaw(0);
   if (!txn.ok()) return txn.status();
   return WriteTxn(this, *txn, /*holds_gate=*/true, /*borrowed=*/false);
@@ -669,9 +676,7 @@ bool Env::LooksOutOfSpace() const {
   return false;
 }
 
-void Env::SetMaxMapSize(uint64_t bytes) {
-  max_map_size_.store(bytes, std::memory_order_relaxed);
-}
+void Env::SetMaxMapSize(uint64_t bytes) { max_map_size_.store(bytes, std::memory_order_relaxed); }
 
 Status Env::Sync() {
   if (int rc = mdb_env_sync(env_, 1); rc != MDB_SUCCESS) return LmdbStatus(rc, "sync");

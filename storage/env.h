@@ -138,7 +138,8 @@ class TxnBase {
 
  protected:
   using RawScanFn = ScanStep (*)(void* ctx, std::string_view key, std::string_view value);
-  TxnBase(Env* env, MDB_txn* txn, bool holds_gate) : env_(env), txn_(txn), holds_gate_(holds_gate) {}
+  TxnBase(Env* env, MDB_txn* txn, bool holds_gate)
+      : env_(env), txn_(txn), holds_gate_(holds_gate) {}
   TxnBase(TxnBase&& other) noexcept;
   ~TxnBase() = default;
   void MoveFrom(TxnBase&& other) noexcept;

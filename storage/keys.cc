@@ -6,7 +6,7 @@ namespace meterd::storage {
 namespace {
 
 constexpr char kTerminator = '\x00';
-constexpr char kTruncated = '\x02';    // 0x00 0x02 starts the hash of a truncated string
+constexpr char kTruncated = '\x02';  // 0x00 0x02 starts the hash of a truncated string
 constexpr size_t kHashBytes = 16;
 
 inline uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
@@ -42,10 +42,20 @@ KeyHash HashForKey(std::string_view bytes) {
   for (size_t i = 0; i < nblocks; ++i) {
     uint64_t k1 = LoadLe64(data + i * 16);
     uint64_t k2 = LoadLe64(data + i * 16 + 8);
-    k1 *= c1; k1 = Rotl(k1, 31); k1 *= c2; h1 ^= k1;
-    h1 = Rotl(h1, 27); h1 += h2; h1 = h1 * 5 + 0x52dce729;
-    k2 *= c2; k2 = Rotl(k2, 33); k2 *= c1; h2 ^= k2;
-    h2 = Rotl(h2, 31); h2 += h1; h2 = h2 * 5 + 0x38495ab5;
+    k1 *= c1;
+    k1 = Rotl(k1, 31);
+    k1 *= c2;
+    h1 ^= k1;
+    h1 = Rotl(h1, 27);
+    h1 += h2;
+    h1 = h1 * 5 + 0x52dce729;
+    k2 *= c2;
+    k2 = Rotl(k2, 33);
+    k2 *= c1;
+    h2 ^= k2;
+    h2 = Rotl(h2, 31);
+    h2 += h1;
+    h2 = h2 * 5 + 0x38495ab5;
   }
   const unsigned char* tail = data + nblocks * 16;
   uint64_t k1 = 0;
@@ -53,11 +63,17 @@ KeyHash HashForKey(std::string_view bytes) {
   const size_t rest = len & 15;
   for (size_t i = rest; i > 8; --i) k2 = (k2 << 8) | tail[i - 1];
   if (rest > 8) {
-    k2 *= c2; k2 = Rotl(k2, 33); k2 *= c1; h2 ^= k2;
+    k2 *= c2;
+    k2 = Rotl(k2, 33);
+    k2 *= c1;
+    h2 ^= k2;
   }
   for (size_t i = (rest < 8 ? rest : 8); i > 0; --i) k1 = (k1 << 8) | tail[i - 1];
   if (rest > 0) {
-    k1 *= c1; k1 = Rotl(k1, 31); k1 *= c2; h1 ^= k1;
+    k1 *= c1;
+    k1 = Rotl(k1, 31);
+    k1 *= c2;
+    h1 ^= k1;
   }
   h1 ^= len;
   h2 ^= len;

@@ -7,17 +7,18 @@
 
 namespace meterd::storage {
 
-bool IsNoSpace(int rc) {
-  return rc == MDB_MAP_FULL || rc == ENOSPC || rc == EFBIG || rc == EDQUOT;
-}
+bool IsNoSpace(int rc) { return rc == MDB_MAP_FULL || rc == ENOSPC || rc == EFBIG || rc == EDQUOT; }
 
 Status LmdbStatus(int rc, const std::string& context) {
   // mdb_strerror covers both LMDB codes and errno values.
   std::string message = context + ": " + mdb_strerror(rc);
   switch (rc) {
-    case MDB_SUCCESS: return Status::Ok();
-    case MDB_NOTFOUND: return Status::NotFound(std::move(message));
-    case MDB_KEYEXIST: return Status::AlreadyExists(std::move(message));
+    case MDB_SUCCESS:
+      return Status::Ok();
+    case MDB_NOTFOUND:
+      return Status::NotFound(std::move(message));
+    case MDB_KEYEXIST:
+      return Status::AlreadyExists(std::move(message));
     case MDB_MAP_FULL:
     case MDB_TXN_FULL:
     case MDB_READERS_FULL:

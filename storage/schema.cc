@@ -4,18 +4,30 @@ namespace meterd::storage {
 
 std::string_view DbName(Db db) {
   switch (db) {
-    case Db::kMeta: return "meta";
-    case Db::kEvents: return "events";
-    case Db::kLines: return "lines";
-    case Db::kUnknownLines: return "unknown_lines";
-    case Db::kTotals: return "totals";
-    case Db::kReference: return "reference";
-    case Db::kBudgets: return "budgets";
-    case Db::kFired: return "fired";
-    case Db::kAlerts: return "alerts";
-    case Db::kOutbox: return "outbox";
-    case Db::kWebhooks: return "webhooks";
-    case Db::kTokens: return "tokens";
+    case Db::kMeta:
+      return "meta";
+    case Db::kEvents:
+      return "events";
+    case Db::kLines:
+      return "lines";
+    case Db::kUnknownLines:
+      return "unknown_lines";
+    case Db::kTotals:
+      return "totals";
+    case Db::kReference:
+      return "reference";
+    case Db::kBudgets:
+      return "budgets";
+    case Db::kFired:
+      return "fired";
+    case Db::kAlerts:
+      return "alerts";
+    case Db::kOutbox:
+      return "outbox";
+    case Db::kWebhooks:
+      return "webhooks";
+    case Db::kTokens:
+      return "tokens";
   }
   return "?";
 }

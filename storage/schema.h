@@ -33,8 +33,8 @@ inline constexpr int kDbCount = 12;
 // The LMDB name of a database ("meta", "events", "lines", "unknown_lines", ...).
 std::string_view DbName(Db db);
 inline constexpr Db kAllDbs[kDbCount] = {
-    Db::kMeta,   Db::kEvents, Db::kLines,  Db::kUnknownLines, Db::kTotals,   Db::kReference,
-    Db::kBudgets, Db::kFired, Db::kAlerts, Db::kOutbox,       Db::kWebhooks, Db::kTokens};
+    Db::kMeta,    Db::kEvents, Db::kLines,  Db::kUnknownLines, Db::kTotals,   Db::kReference,
+    Db::kBudgets, Db::kFired,  Db::kAlerts, Db::kOutbox,       Db::kWebhooks, Db::kTokens};
 
 // First byte of a `reference` key.
 enum class RefType : uint8_t {

@@ -66,18 +66,19 @@ class Histogram {
 struct WriterStats {
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> jobs_committed{0};
-  std::atomic<uint64_t> jobs_failed{0};        // their own apply failed
-  std::atomic<uint64_t> jobs_rejected{0};      // Submit refused: queue full
-  std::atomic<uint64_t> batches_failed{0};     // whole batch failed (map/disk full, I/O)
-  std::atomic<uint64_t> batch_reruns{0};       // batch re-applied (growth, job isolation)
-  std::atomic<uint64_t> map_full_events{0};    // MDB_MAP_FULL, ENOSPC or EFBIG met
+  std::atomic<uint64_t> jobs_failed{0};      // their own apply failed
+  std::atomic<uint64_t> jobs_rejected{0};    // Submit refused: queue full
+  std::atomic<uint64_t> batches_failed{0};   // whole batch failed (map/disk full, I/O)
+  std::atomic<uint64_t> batch_reruns{0};     // batch re-applied (growth, job isolation)
+  std::atomic<uint64_t> map_full_events{0};  // MDB_MAP_FULL, ENOSPC or EFBIG met
   std::atomic<uint64_t> map_growths{0};
   std::atomic<int64_t> queue_depth{0};
   std::atomic<uint64_t> last_txn_id{0};
-  Histogram commit_micros{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
-                          1000000};  // mdb_txn_commit, including its fsyncs
-  Histogram batch_micros{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
-                         1000000};  // first apply to commit return
+  Histogram commit_micros{
+      100,   250,   500,   1000,   2500,   5000,
+      10000, 25000, 50000, 100000, 250000, 1000000};  // mdb_txn_commit, including its fsyncs
+  Histogram batch_micros{100,   250,   500,    1000,   2500,   5000, 10000,
+                         25000, 50000, 100000, 250000, 1000000};  // first apply to commit return
   Histogram batch_jobs{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
 };
 

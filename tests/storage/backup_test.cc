@@ -51,10 +51,11 @@ std::map<uint64_t, std::vector<std::string>> ReadUnits(Env& env, uint64_t* count
   std::map<uint64_t, std::vector<std::string>> units;
   Result<ReadTxn> r = env.BeginRead();
   EXPECT_TRUE(r.ok());
-  EXPECT_TRUE(r->Scan(Db::kLines, "", ScanBound::None(), [&](std::string_view k, std::string_view v) {
-                 units[GetU64BE(k.data())].emplace_back(v);
-                 return ScanStep::kContinue;
-               }).ok());
+  EXPECT_TRUE(
+      r->Scan(Db::kLines, "", ScanBound::None(), [&](std::string_view k, std::string_view v) {
+         units[GetU64BE(k.data())].emplace_back(v);
+         return ScanStep::kContinue;
+       }).ok());
   std::string v;
   *counter = r->Get(Db::kTotals, "units", &v).ok() ? GetU64BE(v.data()) : 0;
   return units;
@@ -75,7 +76,8 @@ TEST(Backup, ACopyTakenUnderWriteLoadIsAConsistentSnapshotThatReopens) {
                     for (uint32_t i = 0; i < 300000; ++i) {
                       KeyBuilder k;
                       k.AddU32(i);
-                      METERD_RETURN_IF_ERROR(txn.Put(Db::kReference, k.view(), std::string(120, 'r')));
+                      METERD_RETURN_IF_ERROR(
+                          txn.Put(Db::kReference, k.view(), std::string(120, 'r')));
                     }
                     return Status::Ok();
                   })

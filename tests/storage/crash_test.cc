@@ -98,22 +98,22 @@ std::set<uint64_t> VerifyStore(const std::string& dir) {
   EXPECT_TRUE(r.ok());
   std::map<uint64_t, uint64_t> declared;  // unit -> item count from its header
   std::map<uint64_t, uint64_t> found;     // unit -> items present
-  Status scanned = r->Scan(Db::kLines, "", ScanBound::None(),
-                           [&](std::string_view k, std::string_view v) {
-                             KeyReader kr(k);
-                             uint8_t tag = 0;
-                             uint64_t unit = 0;
-                             EXPECT_TRUE(kr.ReadU8(&tag) && kr.ReadU64(&unit));
-                             if (tag == 'h') {
-                               declared[unit] = GetU64BE(v.data());
-                             } else {
-                               uint32_t item = 0;
-                               EXPECT_TRUE(kr.ReadU32(&item));
-                               EXPECT_EQ(v[4], static_cast<char>('a' + unit % 26));
-                               ++found[unit];
-                             }
-                             return ScanStep::kContinue;
-                           });
+  Status scanned =
+      r->Scan(Db::kLines, "", ScanBound::None(), [&](std::string_view k, std::string_view v) {
+        KeyReader kr(k);
+        uint8_t tag = 0;
+        uint64_t unit = 0;
+        EXPECT_TRUE(kr.ReadU8(&tag) && kr.ReadU64(&unit));
+        if (tag == 'h') {
+          declared[unit] = GetU64BE(v.data());
+        } else {
+          uint32_t item = 0;
+          EXPECT_TRUE(kr.ReadU32(&item));
+          EXPECT_EQ(v[4], static_cast<char>('a' + unit % 26));
+          ++found[unit];
+        }
+        return ScanStep::kContinue;
+      });
   EXPECT_TRUE(scanned.ok()) << scanned.ToString();
   for (const auto& [unit, count] : found) {
     EXPECT_TRUE(declared.count(unit)) << "items of unit " << unit << " without its header";
@@ -128,12 +128,13 @@ std::set<uint64_t> VerifyStore(const std::string& dir) {
   // Alerts: sequence 1..n without gaps, one per unit present.
   uint64_t expect_seq = 1;
   std::set<uint64_t> alerted;
-  EXPECT_TRUE(r->Scan(Db::kAlerts, "", ScanBound::None(), [&](std::string_view k, std::string_view a) {
-                 EXPECT_EQ(GetU64BE(k.data()), expect_seq);
-                 ++expect_seq;
-                 alerted.insert(GetU64BE(a.data()));
-                 return ScanStep::kContinue;
-               }).ok());
+  EXPECT_TRUE(
+      r->Scan(Db::kAlerts, "", ScanBound::None(), [&](std::string_view k, std::string_view a) {
+         EXPECT_EQ(GetU64BE(k.data()), expect_seq);
+         ++expect_seq;
+         alerted.insert(GetU64BE(a.data()));
+         return ScanStep::kContinue;
+       }).ok());
   EXPECT_EQ(alerted, units);
   return units;
 }

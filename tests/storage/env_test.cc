@@ -337,17 +337,19 @@ TEST(Txn, ScanVisitsAPrefixInKeyOrderAndStopsWhenAsked) {
   EXPECT_EQ(seen, (std::vector<std::string>{"b", "b1", "b2", "b3"}));
 
   seen.clear();
-  ASSERT_TRUE(r->Scan(Db::kTotals, "b1", ScanBound::Before("c"), [&](std::string_view k, std::string_view) {
-                 seen.emplace_back(k);
-                 return seen.size() == 2 ? ScanStep::kStop : ScanStep::kContinue;
-               }).ok());
+  ASSERT_TRUE(
+      r->Scan(Db::kTotals, "b1", ScanBound::Before("c"), [&](std::string_view k, std::string_view) {
+         seen.emplace_back(k);
+         return seen.size() == 2 ? ScanStep::kStop : ScanStep::kContinue;
+       }).ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"b1", "b2"}));
 
   seen.clear();
-  ASSERT_TRUE(r->Scan(Db::kTotals, "", ScanBound::None(), [&](std::string_view k, std::string_view) {
-                 seen.emplace_back(k);
-                 return ScanStep::kContinue;
-               }).ok());
+  ASSERT_TRUE(
+      r->Scan(Db::kTotals, "", ScanBound::None(), [&](std::string_view k, std::string_view) {
+         seen.emplace_back(k);
+         return ScanStep::kContinue;
+       }).ok());
   EXPECT_EQ(seen.size(), 6u);
   EXPECT_EQ(seen.front(), "a1");
   EXPECT_EQ(seen.back(), "c1");
@@ -370,22 +372,21 @@ TEST(Txn, ScanDeleteRemovesExactlyTheChosenRecordsEvenAcrossPages) {
   ASSERT_TRUE(w.ok());
   uint32_t visited = 0;
   // Delete runs of consecutive records (page boundaries fall inside them) and keep every 7th.
-  ASSERT_TRUE(w->ScanDelete(Db::kEvents, "", ScanBound::None(),
-                            [&](std::string_view k, std::string_view) {
-                              ++visited;
-                              return GetU32BE(k.data()) % 7 == 0 ? ScanAction::kKeep
-                                                                 : ScanAction::kDelete;
-                            })
-                  .ok());
+  ASSERT_TRUE(
+      w->ScanDelete(Db::kEvents, "", ScanBound::None(), [&](std::string_view k, std::string_view) {
+         ++visited;
+         return GetU32BE(k.data()) % 7 == 0 ? ScanAction::kKeep : ScanAction::kDelete;
+       }).ok());
   EXPECT_EQ(visited, 20000u);
   ASSERT_TRUE(std::move(*w).Commit().ok());
   Result<ReadTxn> r = env->BeginRead();
   uint32_t expect = 0;
-  ASSERT_TRUE(r->Scan(Db::kEvents, "", ScanBound::None(), [&](std::string_view k, std::string_view) {
-                 EXPECT_EQ(GetU32BE(k.data()), expect);
-                 expect += 7;
-                 return ScanStep::kContinue;
-               }).ok());
+  ASSERT_TRUE(
+      r->Scan(Db::kEvents, "", ScanBound::None(), [&](std::string_view k, std::string_view) {
+         EXPECT_EQ(GetU32BE(k.data()), expect);
+         expect += 7;
+         return ScanStep::kContinue;
+       }).ok());
   EXPECT_EQ(*r->Count(Db::kEvents), (20000u + 6) / 7);
 }
 
@@ -512,8 +513,8 @@ TEST(Env, ReopensAStoreOfAMillionLinesQuickly) {
     ASSERT_TRUE(w.ok());
     for (int i = 0; i < kLines; ++i) {
       KeyBuilder k;
-      keys::Line(&k, Cat("cust-", i / 100000), 24310, "meter-0001", 20400 + i % 30,
-                 "ent-0001", Cat("/subscriptions/s/resourceGroups/rg/vm", i));
+      keys::Line(&k, Cat("cust-", i / 100000), 24310, "meter-0001", 20400 + i % 30, "ent-0001",
+                 Cat("/subscriptions/s/resourceGroups/rg/vm", i));
       ASSERT_TRUE(w->Put(Db::kLines, k.view(), value).ok());
     }
     ASSERT_TRUE(std::move(*w).Commit().ok());
@@ -531,8 +532,9 @@ TEST(Env, ReopensAStoreOfAMillionLinesQuickly) {
   std::string v;
   EXPECT_TRUE(r->Get(Db::kLines, k.view(), &v).ok());
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  RecordProperty("reopen_micros",
-                 std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+  RecordProperty(
+      "reopen_micros",
+      std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
   EXPECT_LT(elapsed, std::chrono::milliseconds(500));
 }
 

@@ -38,7 +38,8 @@ TEST(KeyBuilder, LineKeysSortLikeTheirFieldTuples) {
   for (int i = 0; i < 2000; ++i) {
     tuples.emplace_back(names[rng() % names.size()], 24000 + rng() % 300,
                         names[rng() % names.size()], 20000 + rng() % 70000,
-                        names[rng() % names.size()], "/subscriptions/s/" + names[rng() % names.size()]);
+                        names[rng() % names.size()],
+                        "/subscriptions/s/" + names[rng() % names.size()]);
   }
   std::vector<std::pair<std::string, Tuple>> encoded;
   for (const Tuple& t : tuples) {
@@ -74,7 +75,8 @@ TEST(KeyBuilder, RefusesAKeyLongerThanLmdbAllows) {
 }
 
 TEST(KeyBuilder, TruncatesALongTrailingStringToAUniqueKeyOfMaximumSize) {
-  const std::string base = "/subscriptions/s/resourceGroups/rg/providers/x/" + std::string(900, 'r');
+  const std::string base =
+      "/subscriptions/s/resourceGroups/rg/providers/x/" + std::string(900, 'r');
   const std::string a = LineKeyOf("c", 1, "m", 2, "e", base + "1");
   const std::string b = LineKeyOf("c", 1, "m", 2, "e", base + "2");
   EXPECT_EQ(a.size(), kMaxKeySize);
@@ -109,7 +111,8 @@ TEST(KeyBuilder, KeepsOrderBetweenATruncatedAndAShortStringThatDifferEarly) {
 }
 
 TEST(KeyReader, ReadsBackEveryFieldOfALineKey) {
-  const std::string key = LineKeyOf("cust-1", 24310, "meter-9", 20412, "ent-3", "/subscriptions/x/vm");
+  const std::string key =
+      LineKeyOf("cust-1", 24310, "meter-9", 20412, "ent-3", "/subscriptions/x/vm");
   KeyReader r(key);
   std::string customer, meter, entitlement, uri;
   uint32_t month = 0, date = 0;

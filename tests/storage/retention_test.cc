@@ -141,9 +141,8 @@ TEST_F(RetentionTest, ThePurgerRunsAsSmallWriterJobsWhileIngestKeepsCommitting) 
   std::atomic<int> ingested{0};
   std::thread ingest([&] {
     for (int i = 0; !stop.load() && i < 100000; ++i) {
-      Status st = writer_->Execute([i](WriteTxn& txn) {
-        return txn.Put(Db::kLines, Cat("line-", i), "v");
-      });
+      Status st = writer_->Execute(
+          [i](WriteTxn& txn) { return txn.Put(Db::kLines, Cat("line-", i), "v"); });
       if (st.ok()) ingested.fetch_add(1);
     }
   });

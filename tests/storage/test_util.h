@@ -14,10 +14,8 @@ namespace meterd::storage::testing {
 
 inline void AppendPiece(std::string* out, std::string_view piece) { out->append(piece); }
 template <typename T>
-  requires std::is_integral_v<T>
-inline void AppendPiece(std::string* out, T value) {
-  out->append(std::to_string(value));
-}
+requires std::is_integral_v<T>
+inline void AppendPiece(std::string* out, T value) { out->append(std::to_string(value)); }
 template <typename... Pieces>
 std::string Cat(const Pieces&... pieces) {
   std::string out;

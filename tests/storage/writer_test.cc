@@ -233,12 +233,11 @@ TEST_F(WriterTest, UpdatesThroughCachedCursorsWorkInTheIsolationPass) {
     WriteJob job;
     job.apply = [i](WriteTxn& txn) -> Status {
       std::string value;
-      METERD_RETURN_IF_ERROR(
-          txn.Update(Db::kTotals, "sum", [&](const std::string_view* current) {
-            const uint64_t n = current == nullptr ? 0 : GetU64BE(current->data());
-            value = EncodeU64BE(n + static_cast<uint64_t>(i));
-            return std::optional<std::string_view>(value);
-          }));
+      METERD_RETURN_IF_ERROR(txn.Update(Db::kTotals, "sum", [&](const std::string_view* current) {
+        const uint64_t n = current == nullptr ? 0 : GetU64BE(current->data());
+        value = EncodeU64BE(n + static_cast<uint64_t>(i));
+        return std::optional<std::string_view>(value);
+      }));
       return i == 7 ? Status::Internal("no") : Status::Ok();
     };
     job.done = outcomes.Done(i);
