@@ -60,10 +60,6 @@ enum Field : uint8_t {
   kUnknownField = kFieldCount,
 };
 
-constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "id",       "entitlement_id", "meter_id",       "resource_uri",
-    "quantity", "timestamp",      "resource_group", "tags"};
-
 Field Classify(std::string_view key) {
   // Dispatch on length first: one comparison per key on the hot path.
   switch (key.size()) {
