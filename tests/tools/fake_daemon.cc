@@ -1,10 +1,9 @@
 #include "tests/tools/fake_daemon.h"
 
-#include <chrono>
-
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 
 namespace meterd::loadgen::testing {
 namespace {
@@ -15,8 +14,8 @@ namespace http = beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
-constexpr const char* kEventFields[] = {"id",       "entitlement_id", "meter_id",
-                                        "resource_uri", "quantity", "timestamp"};
+constexpr const char* kEventFields[] = {"id",           "entitlement_id", "meter_id",
+                                        "resource_uri", "quantity",       "timestamp"};
 
 // What is wrong with one usage line, or empty when it is an event the contract accepts.
 std::string LineProblem(std::string_view line) {
@@ -28,9 +27,9 @@ std::string LineProblem(std::string_view line) {
   for (const char* field : kEventFields) {
     auto it = o.find(field);
     if (it == o.end()) return std::string("missing ") + field;
-    bool ok = it->value().is_string() ? !it->value().as_string().empty()
-                                      : std::string_view(field) == "quantity" &&
-                                            it->value().is_number();
+    bool ok = it->value().is_string()
+                  ? !it->value().as_string().empty()
+                  : std::string_view(field) == "quantity" && it->value().is_number();
     if (!ok) return std::string("bad ") + field;
   }
   if (o.size() != std::size(kEventFields)) return "unexpected fields";
@@ -39,8 +38,7 @@ std::string LineProblem(std::string_view line) {
 
 }  // namespace
 
-FakeDaemon::FakeDaemon(FakeDaemonOptions options)
-    : options_(std::move(options)), acceptor_(ioc_) {
+FakeDaemon::FakeDaemon(FakeDaemonOptions options) : options_(std::move(options)), acceptor_(ioc_) {
   tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -83,9 +81,8 @@ void FakeDaemon::AcceptLoop() {
     if (ec) continue;
     std::lock_guard<std::mutex> lock(mu_);
     ++state_.connections;
-    connection_threads_.emplace_back([this, s = std::move(socket)]() mutable {
-      Serve(std::move(s));
-    });
+    connection_threads_.emplace_back(
+        [this, s = std::move(socket)]() mutable { Serve(std::move(s)); });
   }
 }
 
@@ -108,8 +105,8 @@ std::string FakeDaemon::AnswerUsage(const std::string& body) {
       continue;
     }
     json::object o = json::parse(line).as_object();
-    std::string identity = std::string(o["entitlement_id"].as_string()) + "\n" +
-                           std::string(o["id"].as_string());
+    std::string identity =
+        std::string(o["entitlement_id"].as_string()) + "\n" + std::string(o["id"].as_string());
     if (seen_events_.insert(identity).second) {
       ++accepted;
     } else {
@@ -118,9 +115,9 @@ std::string FakeDaemon::AnswerUsage(const std::string& body) {
   }
   state_.accepted += accepted;
   state_.duplicates += duplicates;
-  return "{\"accepted\":" + std::to_string(accepted) + ",\"duplicates\":" +
-         std::to_string(duplicates) + ",\"rejected\":" + std::to_string(rejected) +
-         ",\"errors\":[]}";
+  return "{\"accepted\":" + std::to_string(accepted) +
+         ",\"duplicates\":" + std::to_string(duplicates) +
+         ",\"rejected\":" + std::to_string(rejected) + ",\"errors\":[]}";
 }
 
 void FakeDaemon::Serve(tcp::socket socket) {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,17 +16,14 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 namespace meterd::loadgen::testing {
 
 struct FakeDaemonOptions {
   std::string token = "test-token";
-  int throttle_every = 0;         // every n-th POST /v1/usage is refused; 0 = never
+  int throttle_every = 0;          // every n-th POST /v1/usage is refused; 0 = never
   unsigned throttle_status = 429;  // 429 or 503, with "Retry-After: 0"
-  int delay_ms = 0;               // before answering POST /v1/usage
-  bool close_after_each = false;  // answer with "Connection: close"
+  int delay_ms = 0;                // before answering POST /v1/usage
+  bool close_after_each = false;   // answer with "Connection: close"
 };
 
 struct RecordedRequest {
@@ -44,7 +43,7 @@ struct FakeDaemonState {
   uint64_t retried_with_same_body = 0;
   uint64_t unauthorized = 0;
   uint64_t connections = 0;
-  std::vector<std::string> problems;          // why lines were bad
+  std::vector<std::string> problems;            // why lines were bad
   std::vector<RecordedRequest> other_requests;  // everything but POST /v1/usage
 };
 

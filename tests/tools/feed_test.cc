@@ -1,12 +1,12 @@
 #include "tools/loadgen/feed.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <boost/json.hpp>
 #include <map>
 #include <set>
 #include <string>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "rating/civil_time.h"
 #include "rating/decimal.h"

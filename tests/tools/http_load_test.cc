@@ -1,10 +1,10 @@
 #include "tools/loadgen/http_load.h"
 
-#include <chrono>
-#include <string>
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+#include <chrono>
+#include <string>
 
 #include "tests/tools/fake_daemon.h"
 #include "tests/tools/test_support.h"
@@ -208,7 +208,10 @@ TEST_F(LoadTest, AbortsOnAWrongTokenWithoutRetrying) {
 
 TEST_F(LoadTest, GivesUpWhenNothingListens) {
   uint16_t port;
-  { FakeDaemon gone; port = gone.port(); }
+  {
+    FakeDaemon gone;
+    port = gone.port();
+  }
   LoadOptions o;
   o.endpoint = {"127.0.0.1", std::to_string(port)};
   o.token = "t";
@@ -279,9 +282,9 @@ TEST(Setup, PostsReferencePriceSheetFxAndBudgetsAsTheContractSays) {
     EXPECT_EQ(json::parse(requests[i].body), budget.value());
     ++i;
   }
-  EXPECT_EQ(r->reference_upserted, static_cast<uint64_t>(
-                                       std::count(files.reference_ndjson.begin(),
-                                                  files.reference_ndjson.end(), '\n')));
+  EXPECT_EQ(r->reference_upserted,
+            static_cast<uint64_t>(
+                std::count(files.reference_ndjson.begin(), files.reference_ndjson.end(), '\n')));
   EXPECT_EQ(r->fx_months, fx.size());
   EXPECT_EQ(r->budgets, budgets.size());
   EXPECT_TRUE(r->warnings.empty());
@@ -292,8 +295,8 @@ TEST(Setup, FailsWithTheDaemonsAnswerOnARefusal) {
   options.token = "another";
   FakeDaemon daemon(options);
   World w = MustBuild(SmallWorldOptions());
-  Result<SetupReport> r = RunSetup({"127.0.0.1", std::to_string(daemon.port())}, "test-token",
-                                   RenderReferenceFiles(w));
+  Result<SetupReport> r =
+      RunSetup({"127.0.0.1", std::to_string(daemon.port())}, "test-token", RenderReferenceFiles(w));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("401"), std::string::npos) << r.status().message();
 }

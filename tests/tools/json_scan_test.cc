@@ -30,8 +30,8 @@ TEST(JsonScan, ReadsTheDaemonsUsageAnswer) {
 }
 
 TEST(JsonScan, RejectsWhatIsNotOneWellFormedObject) {
-  for (const char* bad : {"", "[]", "{", R"({"a":})", R"({"a":1,})", R"({"a":1} x)",
-                          R"({"a":01})", R"({"a":"\q"})", R"({a:1})", R"({"a":tru})"}) {
+  for (const char* bad : {"", "[]", "{", R"({"a":})", R"({"a":1,})", R"({"a":1} x)", R"({"a":01})",
+                          R"({"a":"\q"})", R"({a:1})", R"({"a":tru})"}) {
     EXPECT_FALSE(TopLevelMembers(bad).ok()) << bad;
   }
   EXPECT_TRUE(TopLevelMembers("{}").ok());

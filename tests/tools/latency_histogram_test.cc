@@ -1,9 +1,9 @@
 #include "tools/loadgen/latency_histogram.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tools/loadgen/number_text.h"
 

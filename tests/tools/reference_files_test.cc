@@ -1,6 +1,10 @@
 #include "tools/loadgen/reference_files.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -8,11 +12,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
-
-#include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "rating/civil_time.h"
 #include "rating/decimal.h"
@@ -122,18 +121,19 @@ TEST_F(ReferenceFilesTest, EveryReferenceLineIsAnObjectWithTheContractsFields) {
                    {"reseller_mpn_id", "currency"});
       EXPECT_EQ(Str(o, "country").size(), 2u);
     } else if (type == "entitlement") {
-      ExpectFields(o, {"type", "entitlement_id", "customer_id", "description", "offer",
-                       "created_at", "aobo"},
-                   {});
+      ExpectFields(
+          o,
+          {"type", "entitlement_id", "customer_id", "description", "offer", "created_at", "aobo"},
+          {});
       EXPECT_TRUE(Str(o, "offer") == "azure_plan" || Str(o, "offer") == "legacy");
       rating::Timestamp t;
       EXPECT_TRUE(rating::ParseRfc3339(Str(o, "created_at"), &t));
       EXPECT_LT(t, world_.first_hour) << "an entitlement exists before its usage";
       EXPECT_TRUE(o.at("aobo").is_bool());
     } else if (type == "grant") {
-      ExpectFields(o, {"type", "grant_id", "entitlement_id", "scope", "principal_mpn_id",
-                       "role", "start"},
-                   {"end"});
+      ExpectFields(
+          o, {"type", "grant_id", "entitlement_id", "scope", "principal_mpn_id", "role", "start"},
+          {"end"});
       rating::Timestamp start, end;
       EXPECT_TRUE(rating::ParseRfc3339(Str(o, "start"), &start));
       if (o.contains("end")) {
@@ -214,11 +214,23 @@ TEST_F(ReferenceFilesTest, CustomerCurrenciesAgreeWithTheMarketsTable) {
 TEST_F(ReferenceFilesTest, PriceSheetHasTheContractsColumnsAndWellFormedRows) {
   auto rows = ParseCsv(files_.pricesheet_csv);
   ASSERT_GT(rows.size(), 1u);
-  const std::vector<std::string> header = {
-      "ProductId",         "SkuId",          "MeterId",           "MeterName",
-      "MeterCategory",     "MeterSubCategory", "MeterRegion",     "UnitOfMeasure",
-      "Market",            "Currency",       "UnitPrice",         "PricingTierRangeMin",
-      "PricingTierRangeMax", "EffectiveStartDate", "EffectiveEndDate", "Tags", "Publisher"};
+  const std::vector<std::string> header = {"ProductId",
+                                           "SkuId",
+                                           "MeterId",
+                                           "MeterName",
+                                           "MeterCategory",
+                                           "MeterSubCategory",
+                                           "MeterRegion",
+                                           "UnitOfMeasure",
+                                           "Market",
+                                           "Currency",
+                                           "UnitPrice",
+                                           "PricingTierRangeMin",
+                                           "PricingTierRangeMax",
+                                           "EffectiveStartDate",
+                                           "EffectiveEndDate",
+                                           "Tags",
+                                           "Publisher"};
   EXPECT_EQ(rows[0], header);
   struct Table {
     std::vector<rating::Decimal> mins;
@@ -489,7 +501,8 @@ TEST(DemoData, TheFirstFortySecondsOfTheDemoFeedReachEveryBudget) {
     ASSERT_EQ(rating::Decimal::Parse(RawField(line, "quantity"), &q), rating::DecimalError::kOk);
     std::string key = market_of[customer] + "/" + RawField(line, "meter_id");
     ASSERT_TRUE(min_price.count(key)) << key;
-    usd_e18[customer + "/" + RawField(line, "timestamp").substr(0, 7)] += q.nanos() * min_price[key];
+    usd_e18[customer + "/" + RawField(line, "timestamp").substr(0, 7)] +=
+        q.nanos() * min_price[key];
   }
   constexpr __int128 kE21 = __int128{1'000'000'000'000} * 1'000'000'000;
   json::value budgets = json::parse(files->budgets_json);
@@ -505,8 +518,7 @@ TEST(DemoData, TheFirstFortySecondsOfTheDemoFeedReachEveryBudget) {
     for (const auto& [key, e18] : usd_e18) {
       if (key.rfind(customer + "/", 0) != 0) continue;
       // Σ q·p · fx ≥ amount, all exact: (10^-18 USD) × (10^-12 rate) vs 10^-9 × 10^21.
-      reached |= e18 * min_fx[currency_of[customer]] >=
-                 amount.nanos() * kE21;
+      reached |= e18 * min_fx[currency_of[customer]] >= amount.nanos() * kE21;
     }
     EXPECT_TRUE(reached) << customer << " budget " << amount.ToString();
   }

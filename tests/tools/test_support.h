@@ -2,11 +2,11 @@
 // text of an NDJSON line (so decimals are checked from their text, never through a double).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "rating/civil_time.h"
 #include "tools/loadgen/budget_plan.h"
@@ -33,8 +33,7 @@ inline WorldOptions SmallWorldOptions(uint64_t seed = 7) {
   return o;
 }
 
-inline World MustBuild(const WorldOptions& o, const FeedOptions& feed = {},
-                       BudgetPlan plan = {}) {
+inline World MustBuild(const WorldOptions& o, const FeedOptions& feed = {}, BudgetPlan plan = {}) {
   Result<World> w = BuildWorld(o);
   EXPECT_TRUE(w.ok()) << w.status().message();
   World world = std::move(*w);

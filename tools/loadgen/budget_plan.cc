@@ -95,7 +95,8 @@ Status PlanBudgets(const FeedOptions& feed_options, BudgetPlan plan, World* worl
       }
       Budget b;
       b.customer = c;
-      b.amount_nanos = RoundDownToMinorUnits(best, world->customers[static_cast<size_t>(c)].currency);
+      b.amount_nanos =
+          RoundDownToMinorUnits(best, world->customers[static_cast<size_t>(c)].currency);
       b.thresholds = {80, 100};
       budgets.push_back(std::move(b));
     }

@@ -113,17 +113,15 @@ FeedGenerator::FeedGenerator(const World& world, FeedOptions options)
   }
   for (uint32_t k = 0; k < slots_; ++k) {
     uint32_t offset = k * 3600 / slots_;
-    char buf[6] = {static_cast<char>('0' + offset / 600), static_cast<char>('0' + offset / 60 % 10),
-                   ':', static_cast<char>('0' + offset % 60 / 10),
-                   static_cast<char>('0' + offset % 10), 0};
+    char buf[6] = {
+        static_cast<char>('0' + offset / 600),     static_cast<char>('0' + offset / 60 % 10), ':',
+        static_cast<char>('0' + offset % 60 / 10), static_cast<char>('0' + offset % 10),      0};
     slot_text_.emplace_back(buf, 5);
   }
   ring_.resize(kRingSize);
 }
 
-uint64_t FeedGenerator::events_per_cycle() const {
-  return uint64_t{streams_} * hours_ * slots_;
-}
+uint64_t FeedGenerator::events_per_cycle() const { return uint64_t{streams_} * hours_ * slots_; }
 
 uint64_t FeedGenerator::NaturalIndex(const FeedEvent& e) const {
   return ((uint64_t{e.cycle} * hours_ + e.hour) * slots_ + e.slot) * streams_ + e.stream;

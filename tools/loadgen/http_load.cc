@@ -1,14 +1,6 @@
 #include "tools/loadgen/http_load.h"
 
 #include <algorithm>
-#include <chrono>
-#include <csignal>
-#include <exception>
-#include <functional>
-#include <limits>
-#include <optional>
-#include <utility>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +10,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <csignal>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <utility>
 
 #include "tools/loadgen/json_scan.h"
 
@@ -348,7 +347,9 @@ class SetupClient {
  public:
   SetupClient(asio::any_io_executor executor, tcp::resolver::results_type endpoints,
               const HttpEndpoint& endpoint, const std::string& token)
-      : stream_(executor), endpoints_(std::move(endpoints)), host_(HostHeader(endpoint)),
+      : stream_(executor),
+        endpoints_(std::move(endpoints)),
+        host_(HostHeader(endpoint)),
         authorization_("Bearer " + token) {}
 
   asio::awaitable<Result<Answer>> Call(http::verb verb, std::string target,
@@ -386,8 +387,8 @@ class SetupClient {
         connected_ = false;
         buffer_.clear();
         if (attempt >= 3) {
-          co_return Status::Unavailable(std::string(http::to_string(verb)) + " " + target +
-                                        ": " + ec.message());
+          co_return Status::Unavailable(std::string(http::to_string(verb)) + " " + target + ": " +
+                                        ec.message());
         }
         timer.expires_after(std::chrono::milliseconds(200 * attempt));
         co_await timer.async_wait(kAwait);
@@ -482,8 +483,8 @@ asio::awaitable<Status> SetupFlow(SetupClient& client, const ReferenceFiles& fil
     }
     for (const JsonMember& b : *budgets) {
       std::string target = "/v1/customers/" + b.key + "/budget";
-      Result<Answer> a = co_await client.Call(http::verb::put, target, "application/json",
-                                              std::string(b.value));
+      Result<Answer> a =
+          co_await client.Call(http::verb::put, target, "application/json", std::string(b.value));
       if (!a.ok()) co_return a.status();
       if (a->status != 200) co_return Unexpected("PUT " + target, *a);
       ++report->budgets;
@@ -592,10 +593,9 @@ Result<SetupReport> RunSetup(const HttpEndpoint& endpoint, const std::string& to
   SetupClient client(ioc.get_executor(), std::move(*endpoints), endpoint, token);
   SetupReport report;
   Status status = Status::Internal("setup did not finish");
-  asio::co_spawn(ioc, SetupFlow(client, files, &report),
-                 [&](std::exception_ptr e, Status s) {
-                   status = e ? Status::Internal(DescribeException(e)) : std::move(s);
-                 });
+  asio::co_spawn(ioc, SetupFlow(client, files, &report), [&](std::exception_ptr e, Status s) {
+    status = e ? Status::Internal(DescribeException(e)) : std::move(s);
+  });
   ioc.run();
   if (!status.ok()) return status;
   return report;

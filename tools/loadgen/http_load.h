@@ -30,36 +30,36 @@ struct LoadOptions {
   HttpEndpoint endpoint;
   std::string token;
   int connections = 4;
-  size_t batch = 1000;         // events per POST
-  uint64_t rate = 0;           // target events per second; 0 = as fast as acknowledged
-  int64_t duration_ms = 0;     // stop issuing batches after this long; 0 = no limit
-  uint64_t max_events = 0;     // stop after this many events; 0 = no limit
+  size_t batch = 1000;      // events per POST
+  uint64_t rate = 0;        // target events per second; 0 = as fast as acknowledged
+  int64_t duration_ms = 0;  // stop issuing batches after this long; 0 = no limit
+  uint64_t max_events = 0;  // stop after this many events; 0 = no limit
   int64_t request_timeout_ms = 60'000;
   int64_t drain_timeout_ms = 30'000;  // after the stop, how long unacknowledged batches may take
-  bool handle_signals = false;  // SIGINT/SIGTERM stop gracefully; a second one aborts
+  bool handle_signals = false;        // SIGINT/SIGTERM stop gracefully; a second one aborts
 };
 
 struct LoadReport {
   int connections = 0;
-  uint64_t events_sent = 0;          // events in batches sent at least once
+  uint64_t events_sent = 0;  // events in batches sent at least once
   uint64_t batches_sent = 0;
   uint64_t events_acknowledged = 0;  // events in batches answered 200
   uint64_t batches_acknowledged = 0;
-  uint64_t accepted = 0;             // sums of the 200 answers
+  uint64_t accepted = 0;  // sums of the 200 answers
   uint64_t duplicates = 0;
   uint64_t rejected = 0;
-  uint64_t unparsed_answers = 0;     // 200 answers without readable counts
+  uint64_t unparsed_answers = 0;  // 200 answers without readable counts
   uint64_t retries_429 = 0;
   uint64_t retries_503 = 0;
-  uint64_t transport_errors = 0;     // connect/read/write failures and timeouts (then retried)
-  uint64_t http_errors = 0;          // other non-200 answers (the batch is not retried)
+  uint64_t transport_errors = 0;  // connect/read/write failures and timeouts (then retried)
+  uint64_t http_errors = 0;       // other non-200 answers (the batch is not retried)
   std::array<uint64_t, 6> http_errors_by_class{};  // index = status / 100
-  uint64_t unacknowledged_events = 0;  // sent but never answered 200
-  int64_t elapsed_ns = 0;            // from the start to the last answer
-  int64_t generate_ns = 0;           // time spent rendering batches
-  LatencyHistogram latency;          // per acknowledged batch: first send → 200 answer
+  uint64_t unacknowledged_events = 0;              // sent but never answered 200
+  int64_t elapsed_ns = 0;                          // from the start to the last answer
+  int64_t generate_ns = 0;                         // time spent rendering batches
+  LatencyHistogram latency;                // per acknowledged batch: first send → 200 answer
   std::vector<std::string> error_samples;  // the first few error answers, for the operator
-  std::string fatal;                 // why the run was aborted (401/403, unreachable), or empty
+  std::string fatal;  // why the run was aborted (401/403, unreachable), or empty
 };
 
 // Streams `feed` until max_events, duration or a signal. A Status error only when the run

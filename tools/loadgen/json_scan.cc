@@ -37,31 +37,52 @@ class Scanner {
       if (pos_ >= text_.size()) return false;
       char e = text_[pos_++];
       switch (e) {
-        case '"': case '\\': case '/': if (out) out->push_back(e); break;
-        case 'b': if (out) out->push_back('\b'); break;
-        case 'f': if (out) out->push_back('\f'); break;
-        case 'n': if (out) out->push_back('\n'); break;
-        case 'r': if (out) out->push_back('\r'); break;
-        case 't': if (out) out->push_back('\t'); break;
+        case '"':
+        case '\\':
+        case '/':
+          if (out) out->push_back(e);
+          break;
+        case 'b':
+          if (out) out->push_back('\b');
+          break;
+        case 'f':
+          if (out) out->push_back('\f');
+          break;
+        case 'n':
+          if (out) out->push_back('\n');
+          break;
+        case 'r':
+          if (out) out->push_back('\r');
+          break;
+        case 't':
+          if (out) out->push_back('\t');
+          break;
         case 'u': {
           if (pos_ + 4 > text_.size()) return false;
           unsigned v = 0;
           for (int i = 0; i < 4; ++i) {
             char h = text_[pos_ + static_cast<size_t>(i)];
             v <<= 4;
-            if (h >= '0' && h <= '9') v |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') v |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
-            else return false;
+            if (h >= '0' && h <= '9')
+              v |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f')
+              v |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+              v |= static_cast<unsigned>(h - 'A' + 10);
+            else
+              return false;
           }
           if (out) {
-            if (v < 0x80) out->push_back(static_cast<char>(v));
-            else out->append(text_.substr(pos_ - 2, 6));
+            if (v < 0x80)
+              out->push_back(static_cast<char>(v));
+            else
+              out->append(text_.substr(pos_ - 2, 6));
           }
           pos_ += 4;
           break;
         }
-        default: return false;
+        default:
+          return false;
       }
     }
     return false;

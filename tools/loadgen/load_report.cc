@@ -70,19 +70,19 @@ std::string FormatLoadReportText(const LoadReport& r, const FeedCounters& feed) 
        std::to_string(r.duplicates) + ", rejected " + std::to_string(r.rejected);
   if (r.unparsed_answers > 0) s += ", unreadable " + std::to_string(r.unparsed_answers);
   s += "\n";
-  s += "retried        429: " + std::to_string(r.retries_429) + ", 503: " +
-       std::to_string(r.retries_503) + ", transport errors: " +
-       std::to_string(r.transport_errors) + "\n";
+  s += "retried        429: " + std::to_string(r.retries_429) +
+       ", 503: " + std::to_string(r.retries_503) +
+       ", transport errors: " + std::to_string(r.transport_errors) + "\n";
   s += "failed         http errors: " + std::to_string(r.http_errors) + " (4xx " +
        std::to_string(r.http_errors_by_class[4]) + ", 5xx " +
-       std::to_string(r.http_errors_by_class[5]) + "), unacknowledged events: " +
-       std::to_string(r.unacknowledged_events) + "\n";
+       std::to_string(r.http_errors_by_class[5]) +
+       "), unacknowledged events: " + std::to_string(r.unacknowledged_events) + "\n";
   s += "ack latency    p50 " + Millis(p.p50_us) + ", p99 " + Millis(p.p99_us) + ", p99.9 " +
-       Millis(p.p999_us) + ", max " + Millis(p.max_us) + "  (" +
-       std::to_string(r.latency.count()) + " batches, first send to 200)\n";
+       Millis(p.p999_us) + ", max " + Millis(p.max_us) + "  (" + std::to_string(r.latency.count()) +
+       " batches, first send to 200)\n";
   s += "feed           " + std::to_string(feed.lines) + " lines generated: duplicates " +
-       std::to_string(feed.duplicates) + " (" + Percent(feed.duplicates, feed.lines) +
-       "), late " + std::to_string(feed.late) + " (" + Percent(feed.late, feed.lines) + ")";
+       std::to_string(feed.duplicates) + " (" + Percent(feed.duplicates, feed.lines) + "), late " +
+       std::to_string(feed.late) + " (" + Percent(feed.late, feed.lines) + ")";
   if (feed.replays > 0) {
     s += ", span replayed " + std::to_string(feed.replays) + "x";
   }

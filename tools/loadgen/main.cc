@@ -3,9 +3,9 @@
 // See docs/loadgen.md. A thin command line over meterd_loadgen.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -65,11 +65,30 @@ struct Options {
 };
 
 const std::set<std::string>& ValueOptions() {
-  static const std::set<std::string> names = {
-      "out", "seed", "now", "partners", "customers", "entitlements", "resources", "span-days",
-      "markets", "duplicates", "late", "emissions-per-hour", "id-prefix", "url", "token",
-      "token-file", "setup-from", "batch", "connections", "rate", "duration", "events",
-      "request-timeout", "drain-timeout"};
+  static const std::set<std::string> names = {"out",
+                                              "seed",
+                                              "now",
+                                              "partners",
+                                              "customers",
+                                              "entitlements",
+                                              "resources",
+                                              "span-days",
+                                              "markets",
+                                              "duplicates",
+                                              "late",
+                                              "emissions-per-hour",
+                                              "id-prefix",
+                                              "url",
+                                              "token",
+                                              "token-file",
+                                              "setup-from",
+                                              "batch",
+                                              "connections",
+                                              "rate",
+                                              "duration",
+                                              "events",
+                                              "request-timeout",
+                                              "drain-timeout"};
   return names;
 }
 const std::set<std::string>& SwitchOptions() {
@@ -163,7 +182,6 @@ struct Plan {
   bool emissions_given = false;
   bool demo = false;
 };
-
 
 Status BuildPlan(const Options& o, Plan* p) {
   if (o.switches.count("demo")) {
@@ -267,7 +285,8 @@ int Fail(const Status& s, int code) {
 
 int RunReference(const Options& o, Plan* p) {
   auto out = o.values.find("out");
-  if (out == o.values.end()) return Fail(Status::InvalidArgument("reference needs --out DIR"), kExitUsage);
+  if (out == o.values.end())
+    return Fail(Status::InvalidArgument("reference needs --out DIR"), kExitUsage);
   if (Status s = ResolveNow(o, "", p); !s.ok()) return Fail(s, kExitUsage);
   p->load.max_events = 0;
   p->load.rate = 0;
@@ -294,7 +313,8 @@ int RunFeed(const Options& o, Plan* p) {
   auto path = o.values.find("out");
   if (path != o.values.end() && path->second != "-") {
     out = std::fopen(path->second.c_str(), "wb");
-    if (out == nullptr) return Fail(Status::IoError("cannot write " + path->second), kExitRunTrouble);
+    if (out == nullptr)
+      return Fail(Status::IoError("cannot write " + path->second), kExitRunTrouble);
   }
   std::string body;
   body.reserve(10'000 * 400);
@@ -315,9 +335,9 @@ int RunFeed(const Options& o, Plan* p) {
   if (out != stdout) std::fclose(out);
   const FeedCounters& c = feed->counters();
   std::cerr << "meter-loadgen: generated " << c.lines << " lines (" << bytes << " bytes; "
-            << c.duplicates << " duplicates, " << c.late << " late) in "
-            << generate_ns / 1'000'000 << " ms of CPU: " << PerSecond(c.lines, generate_ns)
-            << " lines/s, " << PerSecond(bytes, generate_ns) / 1'000'000 << " MB/s\n";
+            << c.duplicates << " duplicates, " << c.late << " late) in " << generate_ns / 1'000'000
+            << " ms of CPU: " << PerSecond(c.lines, generate_ns) << " lines/s, "
+            << PerSecond(bytes, generate_ns) / 1'000'000 << " MB/s\n";
   return 0;
 }
 
@@ -338,8 +358,8 @@ Result<std::string> ReadToken(const Options& o) {
 
 int RunLoadCommand(const Options& o, Plan* p) {
   auto url = o.values.find("url");
-  Result<HttpEndpoint> endpoint = ParseHttpUrl(url == o.values.end() ? "http://127.0.0.1:8787"
-                                                                     : url->second);
+  Result<HttpEndpoint> endpoint =
+      ParseHttpUrl(url == o.values.end() ? "http://127.0.0.1:8787" : url->second);
   if (!endpoint.ok()) return Fail(endpoint.status(), kExitUsage);
   Result<std::string> token = ReadToken(o);
   if (!token.ok()) return Fail(token.status(), kExitUsage);
@@ -364,7 +384,8 @@ int RunLoadCommand(const Options& o, Plan* p) {
               << setup->reference_rejected << " rejected), " << setup->prices_upserted
               << " price rows (" << setup->prices_rejected << " rejected), " << setup->fx_months
               << " FX months, " << setup->budgets << " budgets\n";
-    for (const std::string& w : setup->warnings) std::cerr << "meter-loadgen: warning: " << w << "\n";
+    for (const std::string& w : setup->warnings)
+      std::cerr << "meter-loadgen: warning: " << w << "\n";
   }
 
   Result<FeedGenerator> feed = FeedGenerator::Create(*world, p->feed);
@@ -390,8 +411,8 @@ int RunLoadCommand(const Options& o, Plan* p) {
                    "that stays in time order\n";
     }
   }
-  bool trouble = !report->fatal.empty() || report->http_errors > 0 ||
-                 report->unacknowledged_events > 0;
+  bool trouble =
+      !report->fatal.empty() || report->http_errors > 0 || report->unacknowledged_events > 0;
   return trouble ? kExitRunTrouble : 0;
 }
 
@@ -401,8 +422,7 @@ int Main(int argc, char** argv) {
     std::cerr << "meter-loadgen: " << options.status().message() << "\n" << kUsage;
     return kExitUsage;
   }
-  if (options->switches.count("help") || options->command.empty() ||
-      options->command == "help") {
+  if (options->switches.count("help") || options->command.empty() || options->command == "help") {
     std::cout << kUsage;
     return options->command.empty() && !options->switches.count("help") ? kExitUsage : 0;
   }

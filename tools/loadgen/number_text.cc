@@ -14,8 +14,8 @@ void AppendUint(uint64_t v, std::string* out) {
 }
 
 void AppendFixed(__int128 value, int scale, std::string* out) {
-  unsigned __int128 mag = value < 0 ? static_cast<unsigned __int128>(-value)
-                                    : static_cast<unsigned __int128>(value);
+  unsigned __int128 mag =
+      value < 0 ? static_cast<unsigned __int128>(-value) : static_cast<unsigned __int128>(value);
   if (value < 0) out->push_back('-');
   unsigned __int128 pow = 1;
   for (int i = 0; i < scale; ++i) pow *= 10;

@@ -100,8 +100,7 @@ std::string RenderPriceSheet(const World& w) {
       for (const PriceTier& tier : t.tiers) {
         for (std::string_view cell : {std::string_view(m.product_id), std::string_view(m.sku_id),
                                       std::string_view(m.meter_id), std::string_view(m.name),
-                                      std::string_view(m.category),
-                                      std::string_view(m.subcategory),
+                                      std::string_view(m.category), std::string_view(m.subcategory),
                                       std::string_view(m.region), std::string_view(m.unit)}) {
           AppendCsvCell(cell, &out);
           out.push_back(',');
@@ -241,11 +240,11 @@ Result<ReferenceFiles> ReadReferenceFiles(const std::string& dir) {
     std::string* target;
     bool required;
   };
-  for (const Entry& e : {Entry{"reference.ndjson", &files.reference_ndjson, true},
-                         Entry{"pricesheet.csv", &files.pricesheet_csv, false},
-                         Entry{"fx.json", &files.fx_json, false},
-                         Entry{"budgets.json", &files.budgets_json, false},
-                         Entry{"now.txt", &files.now_txt, false}}) {
+  for (const Entry& e :
+       {Entry{"reference.ndjson", &files.reference_ndjson, true},
+        Entry{"pricesheet.csv", &files.pricesheet_csv, false},
+        Entry{"fx.json", &files.fx_json, false}, Entry{"budgets.json", &files.budgets_json, false},
+        Entry{"now.txt", &files.now_txt, false}}) {
     Result<std::string> text = ReadFile(d / e.name, e.required);
     if (!text.ok()) return text.status();
     *e.target = std::move(*text);

@@ -34,10 +34,23 @@ struct MarketSpec {
   int uplift_per_mille;       // list prices differ a little per market
 };
 constexpr std::array<MarketSpec, 17> kMarkets = {{
-    {"US", "USD", 0},  {"NO", "NOK", 40}, {"GB", "GBP", 30}, {"JP", "JPY", 20}, {"DE", "EUR", 10},
-    {"SE", "SEK", 40}, {"FR", "EUR", 10}, {"DK", "DKK", 30}, {"CA", "CAD", 20}, {"AU", "AUD", 30},
-    {"CH", "CHF", 50}, {"IN", "INR", 0},  {"NL", "EUR", 10}, {"IE", "EUR", 10}, {"FI", "EUR", 10},
-    {"PL", "EUR", 10}, {"BR", "USD", 60},
+    {"US", "USD", 0},
+    {"NO", "NOK", 40},
+    {"GB", "GBP", 30},
+    {"JP", "JPY", 20},
+    {"DE", "EUR", 10},
+    {"SE", "SEK", 40},
+    {"FR", "EUR", 10},
+    {"DK", "DKK", 30},
+    {"CA", "CAD", 20},
+    {"AU", "AUD", 30},
+    {"CH", "CHF", 50},
+    {"IN", "INR", 0},
+    {"NL", "EUR", 10},
+    {"IE", "EUR", 10},
+    {"FI", "EUR", 10},
+    {"PL", "EUR", 10},
+    {"BR", "USD", 60},
 }};
 
 struct FxSpec {
@@ -63,38 +76,86 @@ enum MeterIndex { kVmD2s, kVmD4s, kDisk, kBandwidth, kPublicIp, kUbuntuPro, kMet
 
 std::vector<Meter> Catalogue() {
   std::vector<Meter> m(kMeterCount);
-  m[kVmD2s] = {"5f3c9a10-7d25-4c3e-8a01-0000000d2503", "DZH318Z0BQPS", "00TG", "D2s v3",
-               "Virtual Machines", "Dsv3 Series", "US East", "1 Hour", "Azure", "Microsoft",
+  m[kVmD2s] = {"5f3c9a10-7d25-4c3e-8a01-0000000d2503",
+               "DZH318Z0BQPS",
+               "00TG",
+               "D2s v3",
+               "Virtual Machines",
+               "Dsv3 Series",
+               "US East",
+               "1 Hour",
+               "Azure",
+               "Microsoft",
                QuantityModel::kHourly};
-  m[kVmD4s] = {"5f3c9a10-7d45-4c3e-8a01-0000000d4505", "DZH318Z0BQPS", "00W6", "D4s v5",
-               "Virtual Machines", "Dsv5 Series", "US East", "1 Hour", "Azure", "Microsoft",
+  m[kVmD4s] = {"5f3c9a10-7d45-4c3e-8a01-0000000d4505",
+               "DZH318Z0BQPS",
+               "00W6",
+               "D4s v5",
+               "Virtual Machines",
+               "Dsv5 Series",
+               "US East",
+               "1 Hour",
+               "Azure",
+               "Microsoft",
                QuantityModel::kHourly};
-  m[kDisk] = {"8b21e4c0-55d0-4f6a-9b12-00000000e510", "DZH318Z0BP04", "0006",
-              "E10 LRS Data Stored", "Storage", "Standard SSD Managed Disks", "US East",
-              "1 GB/Month", "Azure", "Microsoft", QuantityModel::kStorageGbMonth};
-  m[kBandwidth] = {"9d0b7e33-1a2b-4c5d-8e6f-0000000000bd", "DZH318Z0BNVX", "0001",
-                   "Data Transfer Out, Zone 1", "Bandwidth", "Rtn Preference: MGN", "Zone 1",
-                   "1 GB", "Azure", "Microsoft", QuantityModel::kBandwidthGb};
-  m[kPublicIp] = {"2c6a1f90-3e4d-4b5a-a6c7-000000001b04", "DZH318Z0BNXH", "0004",
-                  "Standard IPv4 Static Public IP", "Virtual Network", "IP Addresses", "US East",
-                  "1 Hour", "Azure", "Microsoft", QuantityModel::kHourly};
-  m[kUbuntuPro] = {"7e8f9a0b-1c2d-4e3f-b405-0000000000e3", "DZH318Z0BXKF", "0002",
-                   "Ubuntu Pro 2 vCPU", "Virtual Machines Licenses", "Ubuntu Pro", "US East",
-                   "1 Hour", "Azure;Third Party", "Canonical", QuantityModel::kHourly};
+  m[kDisk] = {"8b21e4c0-55d0-4f6a-9b12-00000000e510",
+              "DZH318Z0BP04",
+              "0006",
+              "E10 LRS Data Stored",
+              "Storage",
+              "Standard SSD Managed Disks",
+              "US East",
+              "1 GB/Month",
+              "Azure",
+              "Microsoft",
+              QuantityModel::kStorageGbMonth};
+  m[kBandwidth] = {"9d0b7e33-1a2b-4c5d-8e6f-0000000000bd",
+                   "DZH318Z0BNVX",
+                   "0001",
+                   "Data Transfer Out, Zone 1",
+                   "Bandwidth",
+                   "Rtn Preference: MGN",
+                   "Zone 1",
+                   "1 GB",
+                   "Azure",
+                   "Microsoft",
+                   QuantityModel::kBandwidthGb};
+  m[kPublicIp] = {"2c6a1f90-3e4d-4b5a-a6c7-000000001b04",
+                  "DZH318Z0BNXH",
+                  "0004",
+                  "Standard IPv4 Static Public IP",
+                  "Virtual Network",
+                  "IP Addresses",
+                  "US East",
+                  "1 Hour",
+                  "Azure",
+                  "Microsoft",
+                  QuantityModel::kHourly};
+  m[kUbuntuPro] = {"7e8f9a0b-1c2d-4e3f-b405-0000000000e3",
+                   "DZH318Z0BXKF",
+                   "0002",
+                   "Ubuntu Pro 2 vCPU",
+                   "Virtual Machines Licenses",
+                   "Ubuntu Pro",
+                   "US East",
+                   "1 Hour",
+                   "Azure;Third Party",
+                   "Canonical",
+                   QuantityModel::kHourly};
   return m;
 }
 
 constexpr std::array<std::string_view, 8> kPartnerNames = {
-    "Contoso Cloud",      "Northwind Distribution", "Litware Cloud",   "Fabrikam Services",
-    "Tailspin Partners",  "Proseware IT",           "Woodgrove Cloud", "Adventure Works CSP"};
+    "Contoso Cloud",     "Northwind Distribution", "Litware Cloud",   "Fabrikam Services",
+    "Tailspin Partners", "Proseware IT",           "Woodgrove Cloud", "Adventure Works CSP"};
 constexpr std::array<std::string_view, 6> kResellerNames = {
-    "Fourth Coffee IT", "Wingtip Toys IT", "Lucerne Systems",
+    "Fourth Coffee IT", "Wingtip Toys IT",    "Lucerne Systems",
     "Trey Research IT", "Relecloud Services", "Coho Winery IT"};
 constexpr std::array<std::string_view, 16> kFirstWords = {
-    "Alpine", "Fjord", "Sakura",  "Thames", "Rhine",  "Baltic", "Maple", "Outback",
-    "Nordic", "Harbor", "Summit", "Cedar",  "Coral",  "Granite", "Willow", "Aurora"};
+    "Alpine", "Fjord",  "Sakura", "Thames", "Rhine", "Baltic",  "Maple",  "Outback",
+    "Nordic", "Harbor", "Summit", "Cedar",  "Coral", "Granite", "Willow", "Aurora"};
 constexpr std::array<std::string_view, 12> kSecondWords = {
-    "Ski Shop", "Fisheries", "Robotics", "Tea",    "Logistics", "Design",
+    "Ski Shop", "Fisheries", "Robotics",  "Tea",   "Logistics", "Design",
     "Dental",   "Bakery",    "Analytics", "Foods", "Studios",   "Motors"};
 constexpr std::array<std::string_view, 8> kResourceGroups = {
     "rg-web", "rg-data", "rg-net", "rg-apps", "rg-batch", "rg-shared", "rg-prod", "rg-dev"};
@@ -212,8 +273,8 @@ Result<World> BuildWorld(const WorldOptions& options) {
   w.options = options;
   const uint64_t seed = options.seed;
   w.hours = options.span_days * 24;
-  int64_t now_hour = options.now.nanos - (options.now.nanos % kNanosPerHour +
-                                          kNanosPerHour) % kNanosPerHour;
+  int64_t now_hour =
+      options.now.nanos - (options.now.nanos % kNanosPerHour + kNanosPerHour) % kNanosPerHour;
   w.first_hour = Timestamp{now_hour - int64_t{w.hours - 1} * kNanosPerHour};
   w.meters = Catalogue();
 
@@ -291,7 +352,8 @@ Result<World> BuildWorld(const WorldOptions& options) {
       ent.customer = i;
       bool legacy = j > 0 && h % 10 == 0;
       ent.offer = legacy ? "legacy" : "azure_plan";
-      ent.description = legacy ? "Pay-as-you-go (legacy)" : (j == 0 ? "Azure plan" : "Azure plan " + std::to_string(j + 1));
+      ent.description = legacy ? "Pay-as-you-go (legacy)"
+                               : (j == 0 ? "Azure plan" : "Azure plan " + std::to_string(j + 1));
       int64_t age_seconds = (400 + static_cast<int64_t>((h >> 8) % 300)) * 86'400 +
                             static_cast<int64_t>((h >> 20) % 86'400);
       ent.created_at = AddNanos(w.first_hour, -age_seconds * rating::kNanosPerSecond);
@@ -304,8 +366,8 @@ Result<World> BuildWorld(const WorldOptions& options) {
       for (int r = 0; r < options.resources_per_entitlement; ++r) {
         int res_index = static_cast<int>(w.resources.size());
         uint64_t rh = HashOf(seed, kTagResource, static_cast<uint64_t>(res_index));
-        std::string_view rg =
-            kResourceGroups[(group_base + static_cast<size_t>(r % groups)) % kResourceGroups.size()];
+        std::string_view rg = kResourceGroups[(group_base + static_cast<size_t>(r % groups)) %
+                                              kResourceGroups.size()];
         std::string uri = "/subscriptions/" + ent.entitlement_id + "/resourceGroups/" +
                           std::string(rg) + "/providers/";
         int kind = static_cast<int>((static_cast<uint64_t>(r) + h) % 4);
@@ -330,9 +392,15 @@ Result<World> BuildWorld(const WorldOptions& options) {
           s.entitlement = e;
           s.customer = i;
           switch (w.meters[static_cast<size_t>(meter)].model) {
-            case QuantityModel::kHourly: s.hourly_nanos = kNano; break;
-            case QuantityModel::kStorageGbMonth: s.hourly_nanos = disk_gb * kGbMonthPerHourNanos; break;
-            case QuantityModel::kBandwidthGb: s.hourly_nanos = 0; break;
+            case QuantityModel::kHourly:
+              s.hourly_nanos = kNano;
+              break;
+            case QuantityModel::kStorageGbMonth:
+              s.hourly_nanos = disk_gb * kGbMonthPerHourNanos;
+              break;
+            case QuantityModel::kBandwidthGb:
+              s.hourly_nanos = 0;
+              break;
           }
           s.quantity_as_number = HashOf(rh, static_cast<uint64_t>(meter)) % 4 == 0;
           w.streams.push_back(s);
@@ -350,9 +418,10 @@ Result<World> BuildWorld(const WorldOptions& options) {
           Grant grant;
           grant.grant_id = "g-" + short_id + "-" + std::to_string(g + 1);
           grant.entitlement = e;
-          grant.scope = "/subscriptions/" + ent.entitlement_id + "/resourceGroups/" +
-                        std::string(kResourceGroups[(group_base + static_cast<size_t>(g)) %
-                                                    kResourceGroups.size()]);
+          grant.scope =
+              "/subscriptions/" + ent.entitlement_id + "/resourceGroups/" +
+              std::string(
+                  kResourceGroups[(group_base + static_cast<size_t>(g)) % kResourceGroups.size()]);
           grant.principal_mpn_id = principal;
           grant.role = gh % 2 == 0 ? "Owner" : "Contributor";
           grant.start = ent.created_at;
@@ -392,7 +461,8 @@ Result<World> BuildWorld(const WorldOptions& options) {
       // ±2% a month around the plausible rate, with 12 significant fractional digits.
       __int128 base = __int128{spec->cents} * 10'000'000'000;  // picos
       __int128 drift = static_cast<__int128>(h % 40'001) - 20'000;
-      __int128 rate = base * (1'000'000 + drift) / 1'000'000 + static_cast<__int128>((h >> 32) % 1000);
+      __int128 rate =
+          base * (1'000'000 + drift) / 1'000'000 + static_cast<__int128>((h >> 32) % 1000);
       fx.picos.emplace_back(cur, static_cast<int64_t>(rate));
     }
     w.fx.push_back(std::move(fx));

@@ -38,9 +38,9 @@ enum class QuantityModel {
 };
 
 struct PriceTier {
-  int64_t min_nanos = 0;                  // PricingTierRangeMin, in units × 10^9
-  std::optional<int64_t> max_nanos;       // PricingTierRangeMax (informational)
-  int64_t price_nanos = 0;                // UnitPrice in USD × 10^9
+  int64_t min_nanos = 0;             // PricingTierRangeMin, in units × 10^9
+  std::optional<int64_t> max_nanos;  // PricingTierRangeMax (informational)
+  int64_t price_nanos = 0;           // UnitPrice in USD × 10^9
 };
 
 // One tier table: the rows of one (market, meter, effective_start).
@@ -67,7 +67,7 @@ struct Meter {
 
 struct Market {
   std::string country;
-  std::string currency;      // the country's currency (data/markets.csv)
+  std::string currency;  // the country's currency (data/markets.csv)
   std::vector<PriceTable> tables;
 };
 
@@ -90,11 +90,11 @@ struct Customer {
   std::string customer_id;
   std::string name;
   std::string domain;
-  int market = 0;                   // index into World::markets
+  int market = 0;  // index into World::markets
   int partner = 0;
-  int reseller = -1;                // index into World::resellers, -1 without one
-  std::string currency;             // billing currency
-  bool currency_override = false;   // sent as "currency" because it differs from the country's
+  int reseller = -1;               // index into World::resellers, -1 without one
+  std::string currency;            // billing currency
+  bool currency_override = false;  // sent as "currency" because it differs from the country's
 };
 
 struct Entitlement {
@@ -127,7 +127,7 @@ struct Stream {
   int meter = 0;
   int entitlement = 0;
   int customer = 0;
-  int64_t hourly_nanos = 0;       // the fixed hourly quantity (kHourly, kStorageGbMonth)
+  int64_t hourly_nanos = 0;         // the fixed hourly quantity (kHourly, kStorageGbMonth)
   bool quantity_as_number = false;  // sent as a JSON number instead of a string
 };
 
@@ -156,8 +156,8 @@ struct World {
   std::vector<Grant> grants;
   std::vector<Resource> resources;
   std::vector<Stream> streams;
-  std::vector<FxMonth> fx;       // every month of the span, every non-USD billing currency
-  std::vector<Budget> budgets;   // filled by PlanBudgets (budget_plan.h)
+  std::vector<FxMonth> fx;      // every month of the span, every non-USD billing currency
+  std::vector<Budget> budgets;  // filled by PlanBudgets (budget_plan.h)
 };
 
 // Builds the world; InvalidArgument for counts out of range, a span outside [1, 35] days or a
