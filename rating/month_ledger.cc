@@ -325,12 +325,12 @@ struct MonthLedger::Impl {
     }
   }
 
-  void AddToTotals(Line& l) {
+  void AddToTotals(Line& l, uint32_t category) {
     const RatedAmounts& r = l.rated;
     l.in_totals = true;
+    l.category = category;
     if (!r.rated()) {
       ++totals.unrated_lines;
-      l.category = kNone;
       return;
     }
     ++totals.rated_lines;
@@ -341,7 +341,6 @@ struct MonthLedger::Impl {
     totals.list_usd += r.list_usd;
     totals.pec_usd += r.pec_usd;
     totals.billed_usd += r.billed_usd;
-    l.category = Intern(l.terms.meter_category());
     if (categories.size() <= l.category) categories.resize(strings.size());
     CategoryAcc& c = categories[l.category];
     c.list += r.list_bc;
@@ -390,11 +389,13 @@ struct MonthLedger::Impl {
       if (l.removed) continue;
       RateLine(l.terms, l.quantity, l.cum_before, &fresh);
       const bool same = l.has_rated && StoredFormEquals(fresh, l.rated);
-      if (!(l.in_totals && fresh == l.rated)) {
+      // A new price version may move an unchanged line to another category.
+      const uint32_t category = fresh.rated() ? Intern(l.terms.meter_category()) : kNone;
+      if (!(l.in_totals && fresh == l.rated && category == l.category)) {
         RemoveFromTotals(l);
         l.rated = fresh;
         l.has_rated = true;
-        AddToTotals(l);
+        AddToTotals(l, category);
       } else if (fresh.pec_lost) {
         // Unchanged, but report the day if its quantity moved (credit so far may be the same).
         PecDayAcc& d = pec_days[DayKey(l)];

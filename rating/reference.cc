@@ -1,6 +1,7 @@
 #include "rating/reference.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <utility>
@@ -121,6 +122,32 @@ bool RatingConfig::IsEligibleRole(std::string_view role) const {
 
 // ---------------------------------------------------------------------------------------------
 // ReferenceChange
+
+namespace {
+template <typename T>
+void MergeSorted(std::vector<T>* into, const std::vector<T>& from) {
+  std::vector<T> out;
+  out.reserve(into->size() + from.size());
+  std::set_union(into->begin(), into->end(), from.begin(), from.end(), std::back_inserter(out));
+  *into = std::move(out);
+}
+}  // namespace
+
+void ReferenceChange::MergeFrom(const ReferenceChange& other) {
+  MergeSorted(&customer_ids, other.customer_ids);
+  MergeSorted(&entitlement_ids, other.entitlement_ids);
+  MergeSorted(&price_keys, other.price_keys);
+  for (const FxKey& k : other.fx) {
+    auto it = std::find_if(fx.begin(), fx.end(),
+                           [&](const FxKey& x) { return x.currency == k.currency; });
+    if (it == fx.end()) {
+      fx.push_back(k);
+    } else if (k.from < it->from) {
+      it->from = k.from;
+    }
+  }
+  std::sort(fx.begin(), fx.end());
+}
 
 bool ReferenceChange::AffectsCustomer(std::string_view customer_id) const {
   auto it = std::lower_bound(customer_ids.begin(), customer_ids.end(), customer_id,

@@ -144,6 +144,8 @@ struct ReferenceChange {
   bool empty() const {
     return customer_ids.empty() && entitlement_ids.empty() && price_keys.empty() && fx.empty();
   }
+  // Adds another change (e.g. of a later Build) so one Rebase covers both.
+  void MergeFrom(const ReferenceChange& other);
   bool AffectsCustomer(std::string_view customer_id) const;
   bool AffectsEntitlement(std::string_view entitlement_id) const;
   bool AffectsPrice(std::string_view market, std::string_view meter_id) const;

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,8 +14,16 @@
 #include "rating/civil_time.h"
 #include "rating/decimal.h"
 #include "rating/line_rating.h"
+#include "rating/month_ledger.h"
 #include "rating/price_sheet.h"
 #include "rating/reference.h"
+
+namespace meterd::rating {
+// Readable gtest output for ledger totals.
+inline void PrintTo(const CategoryTotal& c, std::ostream* os) {
+  *os << "{" << c.meter_category << ", " << c.list.ToString() << ", " << c.billed.ToString() << "}";
+}
+}  // namespace meterd::rating
 
 namespace meterd::rating::testing {
 
