@@ -168,6 +168,7 @@ TEST(AssessDailySpend, AZeroMadHistoryWithIntermittentUsageFallsBackToTheMeanDev
   EXPECT_EQ(ordinary.spread, AnomalySpread::kMeanAbsoluteDeviation);
   EXPECT_EQ(ordinary.median.ToString(), "0.000000000");
   EXPECT_EQ(ordinary.mad.ToString(), "0.000000000");
+  EXPECT_EQ(Str(ordinary.score), "1.861730846");  // 100 / (1.253314 × 600 / 14)
   // Boundary: 6 × 1.253314 × 600 / 14 = 322.2807428571428…
   EXPECT_EQ(AssessDailySpend(D("322.280742857"), history, AnomalyParams{}).outcome,
             AnomalyOutcome::kBelowScore);
