@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 build_dir=${METERD_BUILD_DIR:-build/release}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target meterd meterctl meter-loadgen
+cmake --build "$build_dir" -j "$(nproc)" --target meterd meter-loadgen
 
 exec bash scripts/demo.sh "$build_dir"
