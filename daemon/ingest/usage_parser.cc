@@ -123,6 +123,9 @@ struct Verdict {
   std::string_view detail;
 };
 
+// A century: far beyond any billing need, far below int64 nanosecond overflow.
+constexpr int64_t kMaxRetentionDays = 36'500;
+
 constexpr bool IsRequiredString(Field f) {
   return f == kId || f == kEntitlementId || f == kMeterId || f == kResourceUri || f == kTimestamp;
 }
@@ -220,7 +223,9 @@ struct UsageParser::Impl {
     if (timestamp->nanos > options.now.nanos + rating::kNanosPerDay) {
       return Verdict{UsageError::kInFuture, "'timestamp' is more than 24 h after now"};
     }
-    int64_t retention = int64_t{options.retention_days} * rating::kNanosPerDay;
+    // Clamped so a misconfigured retention cannot overflow the nanosecond arithmetic.
+    int64_t retention_days = std::clamp<int64_t>(options.retention_days, 0, kMaxRetentionDays);
+    int64_t retention = retention_days * rating::kNanosPerDay;
     // The horizon is later than timestamp + retention, so recent events (nearly all of them)
     // skip the calendar arithmetic.
     if (timestamp->nanos > options.now.nanos - retention) return std::nullopt;

@@ -100,7 +100,7 @@ struct UsageParseOptions {
   // The daemon's clock: `in_future` is a timestamp after now + 24 h; `too_old` is
   // now >= the first instant of the month after the usage month + retention_days.
   rating::Timestamp now;
-  int32_t retention_days = 35;
+  int32_t retention_days = 35;  // clamped to [0, 36500]
   // More non-blank lines than this refuses the whole request.
   size_t max_events_per_request = 1'000'000;
 };

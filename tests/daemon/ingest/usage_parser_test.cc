@@ -593,6 +593,31 @@ TEST_F(UsageParserTest, RejectsUsageOlderThanTheRetentionHorizon) {
   EXPECT_EQ(Outcome(l.Json()), "too_old");
 }
 
+TEST_F(UsageParserTest, JudgesTimestampsAtTheEdgesOfTheCalendarWithoutOverflow) {
+  Line l;
+  l.timestamp = R"("9999-12-31T23:59:59.999999999Z")";
+  std::string far_future = Outcome(l.Json());
+  EXPECT_TRUE(far_future == "in_future" || far_future == "bad_timestamp") << far_future;
+  l.timestamp = R"("0001-01-01T00:00:00Z")";
+  std::string far_past = Outcome(l.Json());
+  EXPECT_TRUE(far_past == "too_old" || far_past == "bad_timestamp") << far_past;
+  l.timestamp = R"("1970-01-01T00:00:00Z")";
+  EXPECT_EQ(Outcome(l.Json()), "too_old");
+  // An absurd retention is clamped to a century instead of overflowing: seen from 2100,
+  // January 1970 is then still too old.
+  options_.retention_days = 2'000'000'000;
+  options_.now = At("2100-01-01T00:00:00Z");
+  EXPECT_EQ(Outcome(l.Json()), "too_old");
+  l.timestamp = R"("2099-12-31T00:00:00Z")";
+  EXPECT_EQ(Outcome(l.Json()), "ok");
+  options_.now = At("2026-11-20T12:00:00Z");
+  options_.retention_days = -5;  // as 0
+  l.timestamp = R"("2026-10-31T23:59:59Z")";
+  EXPECT_EQ(Outcome(l.Json()), "too_old");
+  l.timestamp = R"("2026-11-01T00:00:00Z")";
+  EXPECT_EQ(Outcome(l.Json()), "ok");
+}
+
 TEST_F(UsageParserTest, HandlesCrlfBlankLinesAndAFinalLineWithoutNewline) {
   std::string ev = Line().Json();
   std::string bad = "{\"id\":\"x\"";
