@@ -96,8 +96,10 @@ class Daemon:
         self._log_file = open(self.log_path, "ab")
         self._log_file.write(f"\n=== start: {' '.join(args)}\n".encode())
         self._log_file.flush()
+        # METERD_* variables configure meterd; a developer's own must not leak into tests.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("METERD_")}
         self.proc = subprocess.Popen(args, stdout=self._log_file, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if self.proc.poll() is not None:
@@ -192,6 +194,9 @@ class Daemon:
         for attempt in range(2):
             if self._conn is None:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            self._conn.timeout = timeout
+            if self._conn.sock is not None:
+                self._conn.sock.settimeout(timeout)
             try:
                 self._conn.request(method, path, body=body, headers=hdrs)
                 resp = self._conn.getresponse()
