@@ -20,6 +20,7 @@
 #include "daemon/lifecycle/signals.h"
 #include "daemon/lifecycle/systemd.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/webhooks/webhooks.h"
 #include "storage/env.h"
 #include "storage/writer.h"
 
@@ -81,9 +82,18 @@ int Run(const config::Config& cfg) {
   }
   engine_options.rating.eligible_roles = cfg.rating.eligible_roles;
   engine_options.now = [&clock] { return clock->Now(); };
+  std::atomic<webhooks::WebhookService*> webhook_service{nullptr};
+  engine_options.on_alerts_committed = [&webhook_service] {
+    if (webhooks::WebhookService* w = webhook_service.load()) w->Wake();
+  };
   core::Engine engine(env->get(), writer->get(), engine_options);
   Status st = engine.Start();
   if (!st.ok()) return Fail("cannot start the engine", st);
+
+  webhooks::WebhookService webhook_delivery(&engine, env->get(), writer->get(), cfg.webhooks);
+  st = webhook_delivery.Start();
+  if (!st.ok()) return Fail("cannot start webhook delivery", st);
+  webhook_service.store(&webhook_delivery);
 
   metrics::Metrics metrics(METERD_VERSION);
   core::RegisterEngineMetrics(metrics, engine, **writer, **env);
@@ -97,6 +107,7 @@ int Run(const config::Config& cfg) {
   context.tokens = &tokens;
   context.config = &cfg;
   context.control = &control;
+  context.webhooks = &webhook_delivery;
   Result<std::optional<std::string>> bootstrap = api::BootstrapTokens(&context);
   if (!bootstrap.ok()) return Fail("cannot load tokens", bootstrap.status());
   if (*bootstrap) lifecycle::LogInfo("created the bootstrap admin token in " + **bootstrap);
@@ -125,6 +136,8 @@ int Run(const config::Config& cfg) {
   lifecycle::NotifyStopping();
   server.Shutdown(cfg.server.shutdown_timeout);
   control.join();
+  webhook_service.store(nullptr);
+  webhook_delivery.Stop();
   engine.Stop();
   (*writer)->Stop();
   lifecycle::LogInfo("stopped cleanly");

@@ -144,6 +144,7 @@ Status RegisterRoutes(http::Router& router, ApiContext* context) {
   internal::RegisterUsageRoutes(router, context);
   internal::RegisterCustomerRoutes(router, context);
   internal::RegisterAlertRoutes(router, context);
+  internal::RegisterWebhookRoutes(router, context);
   return Status::Ok();
 }
 

@@ -21,6 +21,7 @@
 #include "daemon/http/request.h"
 #include "daemon/http/responder.h"
 #include "daemon/http/router.h"
+#include "daemon/webhooks/webhooks.h"
 
 namespace meterd::api {
 
@@ -31,6 +32,7 @@ struct ApiContext {
   auth::TokenTable* tokens = nullptr;
   const config::Config* config = nullptr;
   boost::asio::thread_pool* control = nullptr;  // one thread: blocking admin work
+  webhooks::WebhookService* webhooks = nullptr;
   // Executor for timers (alerts long-poll); set once the server exists.
   std::function<boost::asio::any_io_executor()> io_executor;
 };

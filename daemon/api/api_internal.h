@@ -54,5 +54,6 @@ void RegisterAdminRoutes(http::Router& router, ApiContext* ctx);
 void RegisterUsageRoutes(http::Router& router, ApiContext* ctx);
 void RegisterCustomerRoutes(http::Router& router, ApiContext* ctx);
 void RegisterAlertRoutes(http::Router& router, ApiContext* ctx);
+void RegisterWebhookRoutes(http::Router& router, ApiContext* ctx);
 
 }  // namespace meterd::api::internal

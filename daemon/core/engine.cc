@@ -92,6 +92,7 @@ void Engine::NotifyCommit() {
     alert_epoch_.fetch_add(1, std::memory_order_acq_rel);
   }
   alert_cv_.notify_all();
+  if (options_.on_alerts_committed) options_.on_alerts_committed();
 }
 
 uint64_t Engine::WaitForAlerts(uint64_t seen_epoch, std::chrono::milliseconds wait) {

@@ -37,6 +37,8 @@ struct EngineOptions {
   // Usage slices a shard may hold queued before SubmitUsage answers 429.
   size_t shard_queue_capacity = 256;
   std::function<rating::Timestamp()> now;  // the daemon's clock
+  // After each commit that carried alerts (on the writer thread; return quickly).
+  std::function<void()> on_alerts_committed;
 };
 
 // One POST /v1/usage: the parsed batch stays alive (owned here) until `done` ran.
