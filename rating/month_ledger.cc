@@ -11,8 +11,9 @@ namespace {
 
 constexpr uint32_t kNone = 0xffffffffu;
 
-// A fast non-cryptographic hash (multiply-xorshift over 8-byte words): line keys are ~200
-// bytes, and the hot path hashes one per event that misses the last-line cache.
+// A fast non-cryptographic hash for line keys (~200 bytes of ids and URI): four independent
+// multiply-xorshift lanes over 32-byte blocks, so the multiplies overlap instead of forming
+// one long dependency chain. Equality is always confirmed on the bytes.
 inline uint64_t Mix(uint64_t h) {
   h ^= h >> 32;
   h *= 0xd6e8feb86659fd93ull;
@@ -20,26 +21,41 @@ inline uint64_t Mix(uint64_t h) {
   return h;
 }
 
+inline uint64_t Load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
 inline uint64_t HashBytes(std::string_view s, uint64_t seed) {
   constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
-  uint64_t h = seed ^ (s.size() * kMul);
   const char* p = s.data();
   size_t n = s.size();
+  uint64_t a = seed ^ (n * kMul), b = seed + 0x632be59bd9b4e019ull, c = ~seed, d = seed * kMul;
+  while (n >= 32) {
+    a = (a ^ Load64(p)) * kMul;
+    b = (b ^ Load64(p + 8)) * kMul;
+    c = (c ^ Load64(p + 16)) * kMul;
+    d = (d ^ Load64(p + 24)) * kMul;
+    a ^= a >> 29;
+    b ^= b >> 29;
+    c ^= c >> 29;
+    d ^= d >> 29;
+    p += 32;
+    n -= 32;
+  }
   while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
+    a = (a ^ Load64(p)) * kMul;
+    a ^= a >> 29;
     p += 8;
     n -= 8;
   }
   if (n > 0) {
     uint64_t w = 0;
     std::memcpy(&w, p, n);
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
+    b = (b ^ w) * kMul;
   }
-  return h;
+  return Mix(a ^ (b * 31) ^ (c * 131) ^ (d * 1031));
 }
 
 inline uint64_t HashKey(const LineKey& k) {
@@ -59,12 +75,17 @@ bool StoredFormEquals(const RatedAmounts& a, const RatedAmounts& b) {
 }  // namespace
 
 struct MonthLedger::Impl {
+  // Hot fields first: an append to an existing line touches only the first cache line.
   struct Line {
-    uint64_t hash = 0;
-    uint32_t ent = 0, meter = 0, res = 0;  // interned strings; meter == scope index
-    Date date;
-    uint32_t pos = 0;  // position in the scope's canonical order
+    std::string_view ent_v, meter_v, res_v;  // views of the interned strings below
     Decimal quantity;
+    Date date;
+    uint32_t scope = 0;
+    bool queued = false;  // in dirty_
+    bool qty_changed = false;
+    uint64_t hash = 0;
+    uint32_t ent = 0, meter = 0, res = 0;  // interned string ids
+    uint32_t pos = 0;                      // position in the scope's canonical order
     Decimal cum_before;
     LineTerms terms;
     RatedAmounts rated;
@@ -72,9 +93,7 @@ struct MonthLedger::Impl {
     bool tiered = false;        // cached terms.tiered(); terms may point into a dropped snapshot
     bool has_rated = false;     // `rated` is a stored form (rated here or loaded)
     bool in_totals = false;     // `rated` is counted in the totals
-    bool queued = false;        // in dirty_
     bool terms_dirty = true;
-    bool qty_changed = false;
     bool removed = false;
   };
   struct Scope {
@@ -108,8 +127,13 @@ struct MonthLedger::Impl {
   std::vector<uint32_t> scope_meter;  // scope id → meter string id
   size_t live_lines = 0;
 
-  // Open addressing: slots hold line id + 1 (0 = empty); capacity a power of two.
-  std::vector<uint32_t> slots;
+  // Open addressing over line ids; capacity a power of two. The tag (high hash bits) rejects
+  // most mismatches without touching the line.
+  struct Slot {
+    uint32_t id_plus_one = 0;  // 0: empty
+    uint32_t tag = 0;
+  };
+  std::vector<Slot> slots;
   uint32_t last_line = kNone;
 
   std::vector<uint32_t> dirty;
@@ -135,26 +159,27 @@ struct MonthLedger::Impl {
   std::string_view Str(uint32_t id) const { return *strings[id]; }
 
   bool Matches(const Line& l, const LineKey& k) const {
-    return l.date == k.usage_date && Str(l.res) == k.resource_uri &&
-           Str(l.ent) == k.entitlement_id && Str(l.meter) == k.meter_id;
+    return l.date == k.usage_date && l.res_v == k.resource_uri && l.ent_v == k.entitlement_id &&
+           l.meter_v == k.meter_id;
   }
 
   uint32_t Lookup(const LineKey& k, uint64_t h) const {
     if (slots.empty()) return kNone;
     const size_t mask = slots.size() - 1;
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-      uint32_t s = slots[i];
-      if (s == 0) return kNone;
-      const Line& l = lines[s - 1];
-      if (l.hash == h && Matches(l, k)) return s - 1;
+      const Slot s = slots[i];
+      if (s.id_plus_one == 0) return kNone;
+      if (s.tag == tag && Matches(lines[s.id_plus_one - 1], k)) return s.id_plus_one - 1;
     }
   }
 
   void InsertSlot(uint32_t id) {
     const size_t mask = slots.size() - 1;
-    for (size_t i = lines[id].hash & mask;; i = (i + 1) & mask) {
-      if (slots[i] == 0) {
-        slots[i] = id + 1;
+    const uint64_t h = lines[id].hash;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots[i].id_plus_one == 0) {
+        slots[i] = Slot{id + 1, static_cast<uint32_t>(h >> 32)};
         return;
       }
     }
@@ -163,7 +188,7 @@ struct MonthLedger::Impl {
   void RebuildSlots(size_t min_capacity) {
     size_t cap = 16;
     while (cap < min_capacity * 2) cap *= 2;
-    slots.assign(cap, 0);
+    slots.assign(cap, Slot{});
     for (uint32_t id = 0; id < lines.size(); ++id) {
       if (!lines[id].removed) InsertSlot(id);
     }
@@ -171,8 +196,8 @@ struct MonthLedger::Impl {
 
   int CompareInScope(const Line& a, const Line& b) const {
     if (a.date != b.date) return a.date < b.date ? -1 : 1;
-    if (int c = Str(a.ent).compare(Str(b.ent)); c != 0) return c;
-    return Str(a.res).compare(Str(b.res));
+    if (int c = a.ent_v.compare(b.ent_v); c != 0) return c;
+    return a.res_v.compare(b.res_v);
   }
 
   void QueueScope(uint32_t scope_id) {
@@ -198,6 +223,9 @@ struct MonthLedger::Impl {
     l.ent = Intern(k.entitlement_id);
     l.meter = Intern(k.meter_id);
     l.res = Intern(k.resource_uri);
+    l.ent_v = Str(l.ent);
+    l.meter_v = Str(l.meter);
+    l.res_v = Str(l.res);
     l.date = k.usage_date;
     uint32_t scope_id = scope_of_string[l.meter];
     if (scope_id == kNone) {
@@ -206,10 +234,10 @@ struct MonthLedger::Impl {
       scope_meter.push_back(l.meter);
       scope_of_string[l.meter] = scope_id;
     }
+    l.scope = scope_id;
     lines.push_back(std::move(l));
     ++live_lines;
     Scope& s = scopes[scope_id];
-    // Canonical position: usually the end (today's usage), so search from the back.
     auto pos = std::upper_bound(s.order.begin(), s.order.end(), id, [&](uint32_t a, uint32_t b) {
       return CompareInScope(lines[a], lines[b]) < 0;
     });
@@ -240,7 +268,7 @@ struct MonthLedger::Impl {
     Line& l = lines[id];
     l.qty_changed = true;
     Queue(id);
-    const uint32_t scope_id = scope_of_string[l.meter];
+    const uint32_t scope_id = l.scope;
     Scope& s = scopes[scope_id];
     if (s.cum_valid_until > l.pos + 1) s.cum_valid_until = l.pos + 1;
     QueueScope(scope_id);
@@ -249,7 +277,7 @@ struct MonthLedger::Impl {
   // Installs freshly resolved terms, keeping the scope's tiered-line count right.
   void SetTerms(uint32_t id, const LineTerms& terms) {
     Line& l = lines[id];
-    const uint32_t scope_id = scope_of_string[l.meter];
+    const uint32_t scope_id = l.scope;
     Scope& s = scopes[scope_id];
     const bool tiered = terms.tiered();
     if (tiered != l.tiered) {
