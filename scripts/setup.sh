@@ -4,11 +4,11 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config clang clang-format
+  build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libboost1.81-dev libsimdjson-dev liblmdb-dev lmdb-utils prometheus-cpp-dev
   libtomlplusplus-dev libssl-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl
+  python3 python3-jsonschema curl
 )
 
 missing=()
