@@ -15,8 +15,6 @@ fi
 build_dir=${METERD_BUILD_DIR:-build/release}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"
-(cd "$build_dir" && ctest --output-on-failure -j "$(nproc)" --timeout 600)
-
 # Fuzz smoke: the libFuzzer targets (clang, ASan+UBSan) replay their seed corpora and then
 # mutate for a short while; long runs are scripts/fuzz.sh.
 fuzz_dir=${METERD_FUZZ_BUILD_DIR:-build/fuzz}
@@ -24,3 +22,6 @@ CXX=clang++ cmake -S . -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
   -DMETERD_FUZZ=ON -DMETERD_BUILD_BENCH=OFF >/dev/null
 cmake --build "$fuzz_dir" -j "$(nproc)" --target usage_parser_fuzz reference_parser_fuzz
 bash scripts/fuzz.sh "$fuzz_dir" "${METERD_FUZZ_SECONDS:-15}"
+
+# Last, so its summary closes the output.
+(cd "$build_dir" && ctest --output-on-failure -j "$(nproc)" --timeout 600)
