@@ -386,6 +386,22 @@ class OpenApi(HttpAssertions, unittest.TestCase):
         self.check("put", "/v1/customers/{id}", "/v1/customers/c9",
                    body={"country": "ZZ", "partner_id": PARTNER_A}, status=422)
 
+    def test_webhook_answers_conform(self):
+        t = "/v1/webhooks/{webhook_id}"
+        # A documentation-range address and a kind the examples never raise: nothing is sent.
+        body = {"url": "https://192.0.2.10/hook", "kinds": ["anomaly"], "partner_id": PARTNER_A}
+        r = self.check("put", t, "/v1/webhooks/doc-1", body=body, status=201)
+        self.assertTrue(r.json()["secret"].startswith("whsec_"))
+        r = self.check("put", t, "/v1/webhooks/doc-1", body=body, status=200)
+        self.assertNotIn("secret", r.json())
+        self.check("get", t, f"/v1/webhooks/doc-1?partner_id={PARTNER_A}", status=200)
+        self.check("get", t, "/v1/webhooks/doc-1", token=self.partner, status=200)
+        self.check("get", t, "/v1/webhooks/doc-1", token=self.reseller, status=403)
+        self.check("put", t, "/v1/webhooks/doc-2", token=self.partner,
+                   body={"url": "http://127.0.0.1:9/hook"}, status=422)
+        self.check("delete", t, "/v1/webhooks/doc-1", token=self.partner, status=204)
+        self.check("get", t, "/v1/webhooks/doc-1", token=self.partner, status=404)
+
     def test_health_and_token_answers_conform(self):
         self.check("get", "/healthz", "/healthz", token=NO_TOKEN, status=200)
         self.check("get", "/readyz", "/readyz", token=NO_TOKEN, status=200)
