@@ -588,6 +588,23 @@ Status ReferenceBuilder::UpsertFx(std::string_view currency, Month month, FxRate
   return Status::Ok();
 }
 
+Status ReferenceBuilder::UpsertFx(std::string_view currency, Month month,
+                                  std::string_view rate_text) {
+  FxRate rate;
+  switch (FxRate::Parse(rate_text, &rate)) {
+    case DecimalError::kOk:
+      return UpsertFx(currency, month, rate);
+    case DecimalError::kTooPrecise:
+      return Invalid("fx: rate '" + std::string(rate_text) + "' for " + UppercaseAscii(currency) +
+                     " has more than 12 fractional digits");
+    case DecimalError::kSyntax:
+    case DecimalError::kOutOfRange:
+      break;
+  }
+  return Invalid("fx: rate '" + std::string(rate_text) + "' for " + UppercaseAscii(currency) +
+                 " is not a decimal number");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Price sheet uploads
 

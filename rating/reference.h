@@ -257,6 +257,9 @@ class ReferenceBuilder {
   PriceUploadResult ApplyPriceUpload(const PriceSheet& sheet);
   // Rate for (currency, month), > 0. USD is accepted and ignored (§8.9).
   Status UpsertFx(std::string_view currency, Month month, FxRate rate);
+  // The same from decimal text (a JSON number's or string's text): at most 12 fractional
+  // digits, judged on the value (§4.5).
+  Status UpsertFx(std::string_view currency, Month month, std::string_view rate_text);
 
   struct Built {
     std::shared_ptr<const ReferenceSnapshot> snapshot;

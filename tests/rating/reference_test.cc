@@ -399,6 +399,35 @@ TEST(ReferenceBuilder, RejectsANonPositiveRateAndABadCurrencyCode) {
   EXPECT_FALSE(b.UpsertFx("NOKK", Mon("2026-11"), Fx("1")).ok());
 }
 
+TEST(ReferenceBuilder, FxFromTextAcceptsTwelveDigitsJudgedOnTheValue) {
+  ReferenceBuilder b(nullptr);
+  EXPECT_TRUE(b.UpsertFx("JPY", Mon("2026-10"), "150.123456789012").ok());
+  EXPECT_TRUE(b.UpsertFx("EUR", Mon("2026-10"), "0.9200000000000").ok());
+  Status s = b.UpsertFx("NOK", Mon("2026-10"), "10.0000000000001");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("12 fractional digits"), std::string::npos) << s.message();
+  EXPECT_FALSE(b.UpsertFx("NOK", Mon("2026-10"), "ten").ok());
+  auto snap = std::move(b).Build().snapshot;
+  EXPECT_EQ(snap->FindFx("JPY", Mon("2026-10"))->rate, Fx("150.123456789012"));
+  EXPECT_EQ(snap->FindFx("EUR", Mon("2026-10"))->rate, Fx("0.92"));
+  EXPECT_FALSE(snap->FindFx("NOK", Mon("2026-10")).has_value());
+}
+
+TEST(ReferenceChange, MergeFromUnitesTheListsAndKeepsTheEarliestFxMonth) {
+  ReferenceChange a, b;
+  a.customer_ids = {"a", "c"};
+  b.customer_ids = {"b", "c"};
+  a.fx = {{"NOK", Mon("2026-11")}};
+  b.fx = {{"EUR", Mon("2026-11")}, {"NOK", Mon("2026-10")}};
+  b.price_keys = {{"US", "m"}};
+  a.MergeFrom(b);
+  EXPECT_EQ(a.customer_ids, (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_EQ(a.fx.size(), 2u);
+  EXPECT_EQ(a.fx[0].currency, "EUR");
+  EXPECT_EQ(a.fx[1].from, Mon("2026-10"));
+  EXPECT_TRUE(a.AffectsPrice("US", "m"));
+}
+
 TEST(ReferenceBuilder, ReportsWhatChangedForSelectiveRerating) {
   auto base = World()
                   .Partner("p1", "111")
