@@ -267,17 +267,21 @@ Result<Webhook> WebhookService::Put(const std::string& partner_id, const std::st
   std::sort(kinds.begin(), kinds.end());
   kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
   std::string key = EndpointKey(partner_id, webhook_id);
-  Endpoint e;
+  uint64_t last_seq = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = endpoints_.find(key);
-    if (it != endpoints_.end()) e = it->second;
-  }
-  bool fresh = e.hook.webhook_id.empty();
-  if (fresh) {
     Result<storage::ReadTxn> txn = env_->BeginRead();
     if (!txn.ok()) return txn.status();
-    e.state.cursor = LastAlertSeq(*txn);  // a new endpoint receives alerts from now on
+    last_seq = LastAlertSeq(*txn);
+  }
+  // Under the lock through the commit, so the delivery thread's bookkeeping (which keeps the
+  // cursor) and this change never overwrite each other.
+  std::lock_guard<std::mutex> lock(mu_);
+  Endpoint e;
+  auto it = endpoints_.find(key);
+  if (it != endpoints_.end()) {
+    e = it->second;
+  } else {
+    e.state.cursor = last_seq;  // a new endpoint receives alerts from now on
   }
   e.hook.partner_id = partner_id;
   e.hook.webhook_id = webhook_id;
@@ -292,14 +296,13 @@ Result<Webhook> WebhookService::Put(const std::string& partner_id, const std::st
     if (!generated.ok()) return generated.status();
     e.hook.secret = *generated;
   }
+  // A changed endpoint is tried again at once.
   e.state.attempts = 0;
+  e.state.first_failure_ns = 0;
   e.state.next_attempt_ns = 0;
   METERD_RETURN_IF_ERROR(Persist(e));
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    endpoints_[key] = e;
-    woken_ = true;
-  }
+  endpoints_[key] = e;
+  woken_ = true;
   cv_.notify_all();
   return e.hook;
 }
@@ -450,12 +453,19 @@ int64_t WebhookService::DeliverDue() {
           next_due = std::min(next_due, e.state.next_attempt_ns);
         }
       }
-      Status persisted = Persist(e);
+      Status persisted;
       {
+        // Keep what a concurrent PUT changed (url, secret, kinds); record only this delivery's
+        // outcome. DELETE meanwhile wins.
         std::lock_guard<std::mutex> lock(mu_);
         auto it = endpoints_.find(key);
-        // A concurrent PUT/DELETE wins over this delivery's bookkeeping.
-        if (it != endpoints_.end() && it->second.hook.url == e.hook.url) it->second = e;
+        if (it == endpoints_.end()) break;
+        it->second.state = e.state;
+        if (e.hook.disabled) {
+          it->second.hook.disabled = true;
+          it->second.hook.disabled_reason = e.hook.disabled_reason;
+        }
+        persisted = Persist(it->second);
       }
       if (!persisted.ok() || e.hook.disabled || e.state.next_attempt_ns > WallNanos()) break;
     }
