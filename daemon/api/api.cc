@@ -145,6 +145,7 @@ Status RegisterRoutes(http::Router& router, ApiContext* context) {
   internal::RegisterCustomerRoutes(router, context);
   internal::RegisterAlertRoutes(router, context);
   internal::RegisterWebhookRoutes(router, context);
+  internal::RegisterOpenApiRoute(router, context);
   return Status::Ok();
 }
 

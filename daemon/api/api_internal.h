@@ -54,6 +54,17 @@ void RegisterAdminRoutes(http::Router& router, ApiContext* ctx);
 void RegisterUsageRoutes(http::Router& router, ApiContext* ctx);
 void RegisterCustomerRoutes(http::Router& router, ApiContext* ctx);
 void RegisterAlertRoutes(http::Router& router, ApiContext* ctx);
+// GET /v1/exports/daily, /v1/exports/recon, /v1/exports/focus (routes_exports.cc).
+void RegisterExportRoutes(http::Router& router, ApiContext* ctx);
+
+// The CSV form of GET /v1/customers/{id}/lines (Accept: text/csv): the customer's rated lines of
+// `month` (of `date` alone when given) as the daily-rated usage file, whole (no cursor/limit),
+// with the columns `principal` may see. REQUIRES: the caller already authorized kReadLines and
+// checked the customer is visible to `principal`.
+void RespondLinesCsv(ApiContext* ctx, const auth::Principal& principal,
+                     const rating::Customer& customer, rating::Month month,
+                     std::optional<rating::Date> date, http::Responder responder);
 void RegisterWebhookRoutes(http::Router& router, ApiContext* ctx);
+void RegisterOpenApiRoute(http::Router& router, ApiContext* ctx);
 
 }  // namespace meterd::api::internal
