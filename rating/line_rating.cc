@@ -358,7 +358,8 @@ void RateLine(const LineTerms& terms, Decimal quantity, Decimal cumulative_befor
     return;
   }
   const Decimal list_usd = alloc.list_usd;
-  const std::optional<Decimal> pec_usd = MulRound9(list_usd, pec_rate);
+  const std::optional<Decimal> pec_usd =
+      pec_rate.IsZero() ? std::optional<Decimal>(Decimal()) : MulRound9(list_usd, pec_rate);
   if (!pec_usd.has_value()) {
     overflow();
     return;
@@ -369,8 +370,12 @@ void RateLine(const LineTerms& terms, Decimal quantity, Decimal cumulative_befor
   out->billed_usd = list_usd - *pec_usd;
   if (fx_missing) return;  // §8.4: USD fields shown, fx and *_bc null
 
-  const std::optional<Decimal> list_bc = MulFxRound9(list_usd, terms.fx);
-  const std::optional<Decimal> billed_bc = MulFxRound9(out->billed_usd, terms.fx);
+  // USD lines (fx exactly 1) skip the conversion: it is the identity.
+  const bool unit_fx = terms.fx == FxRate::One();
+  const std::optional<Decimal> list_bc =
+      unit_fx ? std::optional<Decimal>(list_usd) : MulFxRound9(list_usd, terms.fx);
+  const std::optional<Decimal> billed_bc =
+      unit_fx ? std::optional<Decimal>(out->billed_usd) : MulFxRound9(out->billed_usd, terms.fx);
   if (!list_bc.has_value() || !billed_bc.has_value() || AboveMax(*list_bc)) {
     overflow();
     return;

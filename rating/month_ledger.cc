@@ -411,14 +411,24 @@ struct MonthLedger::Impl {
     }
     dirty_scopes.clear();
     RatedAmounts fresh;
+    const TierTable* category_table = nullptr;
+    uint32_t category_of_table = kNone;
     for (uint32_t id : dirty) {
       Line& l = lines[id];
       l.queued = false;
       if (l.removed) continue;
       RateLine(l.terms, l.quantity, l.cum_before, &fresh);
       const bool same = l.has_rated && StoredFormEquals(fresh, l.rated);
-      // A new price version may move an unchanged line to another category.
-      const uint32_t category = fresh.rated() ? Intern(l.terms.meter_category()) : kNone;
+      // A new price version may move an unchanged line to another category. Lines of one
+      // table share its category: intern it once per table, not per line.
+      uint32_t category = kNone;
+      if (fresh.rated()) {
+        if (l.terms.table != category_table) {
+          category_table = l.terms.table;
+          category_of_table = Intern(l.terms.meter_category());
+        }
+        category = category_of_table;
+      }
       if (!(l.in_totals && fresh == l.rated && category == l.category)) {
         RemoveFromTotals(l);
         l.rated = fresh;
