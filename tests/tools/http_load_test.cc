@@ -247,6 +247,32 @@ TEST_F(LoadTest, ReportsRenderAsTextAndAsOneJsonObject) {
   EXPECT_EQ(PerSecond(1'000, 500 * kMs), 2'000u);
 }
 
+TEST(LoadReport, PrintsLatenciesInMillisecondsAndRatesAsWholeEventsPerSecond) {
+  LoadReport r;
+  r.connections = 2;
+  r.events_sent = r.events_acknowledged = 3'000;
+  r.batches_sent = r.batches_acknowledged = 3;
+  r.accepted = 2'990;
+  r.duplicates = 10;
+  r.elapsed_ns = 1'500 * kMs;
+  r.latency.Record(8'840'000);    // 8.840 ms
+  r.latency.Record(12'000'000);   // 12.000 ms
+  r.latency.Record(120'500'000);  // 120.5 ms (within 0.1% above 2.048 ms)
+  FeedCounters feed;
+  feed.lines = 3'000;
+  feed.duplicates = 10;
+  std::string text = FormatLoadReportText(r, feed);
+  EXPECT_NE(text.find("2000 events/s"), std::string::npos) << text;
+  // 12 ms falls in an 8 µs wide bucket (12000..12007 µs): reported at its upper bound.
+  EXPECT_NE(text.find("p50 12.008 ms"), std::string::npos) << text;
+  EXPECT_NE(text.find("max 120.500 ms"), std::string::npos) << text;
+  EXPECT_NE(text.find("duplicates 10 (0.33%)"), std::string::npos) << text;
+  json::value v = json::parse(FormatLoadReportJson(r, feed));
+  EXPECT_EQ(v.at("acknowledged_per_s").as_int64(), 2'000);
+  EXPECT_EQ(v.at("latency_us").at("max").as_int64(), 120'500);
+  EXPECT_EQ(v.at("elapsed_us").as_int64(), 1'500'000);
+}
+
 TEST(Setup, PostsReferencePriceSheetFxAndBudgetsAsTheContractSays) {
   FakeDaemon daemon;
   World w = MustBuild(SmallWorldOptions());

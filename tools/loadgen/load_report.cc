@@ -19,8 +19,11 @@ Percentiles Of(const LatencyHistogram& h) {
 // "12.345 ms" from microseconds.
 std::string Millis(uint64_t us) {
   std::string s;
-  AppendFixed(static_cast<__int128>(us), 3, &s);
-  return s + " ms";
+  AppendUint(us / 1000, &s);
+  s.push_back('.');
+  std::string frac = std::to_string(us % 1000);
+  s.append(3 - frac.size(), '0');
+  return s + frac + " ms";
 }
 
 // "1.25%" of part in whole, two decimals, rounded down.
