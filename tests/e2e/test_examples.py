@@ -70,6 +70,14 @@ class ExampleChecks:
                 trimmed = {k: v for k, v in got.items() if k not in SPEND_CLOCK_FIELDS}
                 self.assertJsonEqual(trimmed, want, f"spend of {customer_id} in {month}")
 
+    def test_spend_and_lines_without_a_month_are_those_of_the_clocks_month(self):
+        month = self.expected["now"][:7]
+        for customer_id in self.expected["customers"]:
+            for what in ("spend", "lines"):
+                base = f"/v1/customers/{customer_id}/{what}"
+                self.assertEqual(self.daemon.get(base).body,
+                                 self.daemon.get(f"{base}?month={month}").body, base)
+
     def test_the_customer_list_shows_country_currency_partner_and_reseller(self):
         got = {c["customer_id"]: c for c in self.daemon.get_all("/v1/customers", "customers")}
         self.assertEqual(sorted(got), sorted(self.expected["customers"]))
