@@ -748,12 +748,41 @@ struct FlagValue {
   Input input;
 };
 
+// Appends `text` word-wrapped at 80 columns, each line indented by six spaces.
+void AppendWrapped(std::string_view text, std::string* out) {
+  constexpr size_t kWidth = 80;
+  constexpr std::string_view kIndent = "      ";
+  size_t column = 0;
+  while (!text.empty()) {
+    const size_t space = text.find(' ');
+    const std::string_view word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (word.empty()) continue;
+    if (column > 0 && column + 1 + word.size() > kWidth) {
+      *out += '\n';
+      column = 0;
+    }
+    if (column == 0) {
+      *out += kIndent;
+      column = kIndent.size();
+    } else {
+      *out += ' ';
+      ++column;
+    }
+    *out += word;
+    column += word.size();
+  }
+  *out += '\n';
+}
+
 std::string HelpLine(const Option& o, const Config& defaults) {
-  std::string flag = "  --" + std::string(o.flag);
-  if (!o.value_name.empty()) flag += " " + std::string(o.value_name);
-  std::string out = flag + "\n      " + std::string(o.help) +
-                    "\n      default: " + o.show(defaults) + "   env: " + std::string(o.env) +
-                    "   toml: " + std::string(o.toml) + "\n";
+  std::string out = "  --" + std::string(o.flag);
+  if (!o.value_name.empty()) out += " " + std::string(o.value_name);
+  out += '\n';
+  AppendWrapped(o.help, &out);
+  AppendWrapped("default: " + o.show(defaults) + "; env: " + std::string(o.env) +
+                    "; toml: " + std::string(o.toml),
+                &out);
   return out;
 }
 
@@ -803,13 +832,13 @@ std::string HelpText() {
   const Config defaults;
   std::string out =
       "Usage: meterd [OPTIONS]\n"
-      "Rates Azure usage for CSP partners and serves spend, budgets and alerts over HTTP.\n\n"
-      "Settings come from defaults < the TOML file < METERD_* environment variables < flags.\n"
-      "Durations take a unit (250ms, 10s, 5m, 2h, 3d); sizes take B, KiB, MiB, GiB or TiB.\n"
-      "A bad setting is reported in one line and meterd exits with status 78 (EX_CONFIG).\n\n"
+      "Rates Azure usage for CSP partners; serves spend, budgets and alerts over HTTP.\n\n"
+      "Settings: defaults < TOML file < METERD_* environment variables < flags.\n"
+      "Durations take a unit (250ms, 10s, 5m, 2h, 3d); sizes B, KiB, MiB, GiB, TiB.\n"
+      "A bad setting is reported in one line; meterd then exits with status 78.\n\n"
       "  --config FILE\n      TOML configuration file ([server], [storage], [ingest], [rating],\n"
       "      [webhooks], [anomaly], [log] tables; see systemd/meterd.toml).\n"
-      "      default: (none)   env: METERD_CONFIG\n"
+      "      default: (none); env: METERD_CONFIG\n"
       "  --help\n      Print this help and exit.\n"
       "  --version\n      Print the version and exit.\n";
   for (const Option& o : Options()) out += HelpLine(o, defaults);

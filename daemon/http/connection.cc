@@ -406,7 +406,16 @@ void Connection::WriteNext() {
   if (!o.response.content_type.empty()) {
     out_.set(bhttp::field::content_type, o.response.content_type);
   }
-  for (const auto& [name, value] : o.response.headers) out_.insert(name, value);
+  for (const auto& [name, value] : o.response.headers) {
+    // A CR or LF from data (a customer name in Content-Disposition, say) would let it write
+    // its own headers or a second response; such a header is dropped, loudly.
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      lifecycle::LogError("dropped a response header with CR/LF: " + name);
+      continue;
+    }
+    out_.insert(name, value);
+  }
   if (!StatusHasNoBody(status)) {
     out_.content_length(o.response.body.size());
     if (!o.head) out_.body() = std::move(o.response.body);

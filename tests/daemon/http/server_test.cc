@@ -505,6 +505,24 @@ TEST_F(ServerTest, SendsContinueBeforeReadingABodyWhenAsked) {
   EXPECT_EQ(r.body(), "hello");
 }
 
+TEST_F(ServerTest, DropsResponseHeadersThatCouldSplitTheResponse) {
+  Router r;
+  ASSERT_TRUE(r.Add(Verb::get, "/export", [](Request&, Responder res) {
+                 Response out = Response::Text(200, "text/csv", "a,b\n");
+                 out.WithHeader("Content-Disposition", "attachment; filename=\"x\r\nX-Evil: 1\"");
+                 out.WithHeader("X-Fine", "yes");
+                 res.Send(std::move(out));
+               }).ok());
+  Start(std::move(r));
+  TestConnection c(port());
+  ClientResponse res = c.Request(bhttp::verb::get, "/export");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res["X-Fine"], "yes");
+  EXPECT_EQ(res["X-Evil"], "");
+  EXPECT_EQ(res[bhttp::field::content_disposition], "");
+  EXPECT_EQ(res.body(), "a,b\n");
+}
+
 TEST_F(ServerTest, ClosesAfterAnsweringARequestThatAskedToClose) {
   Start(BaseRouter());
   TestConnection c(port());
