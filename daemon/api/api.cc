@@ -146,6 +146,7 @@ Status RegisterRoutes(http::Router& router, ApiContext* context) {
   internal::RegisterAlertRoutes(router, context);
   internal::RegisterWebhookRoutes(router, context);
   internal::RegisterOpenApiRoute(router, context);
+  internal::RegisterExportRoutes(router, context);
   return Status::Ok();
 }
 

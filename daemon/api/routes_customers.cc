@@ -273,6 +273,10 @@ void HandleLines(ApiContext* ctx, Request& req, Responder responder) {
     }
     date = parsed;
   }
+  if (http::NegotiateMediaType(req.header("Accept"), {"application/json", "text/csv"}) ==
+      std::optional<std::string_view>("text/csv")) {
+    return RespondLinesCsv(ctx, *principal, *c, *month, date, std::move(responder));
+  }
   storage::KeyBuilder kb;
   keys::LineMonthPrefix(&kb, c->customer_id, static_cast<uint32_t>(month->index));
   std::string prefix(kb.view());
