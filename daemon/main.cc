@@ -12,6 +12,7 @@
 #include "daemon/config/config.h"
 #include "daemon/core/engine.h"
 #include "daemon/core/engine_metrics.h"
+#include "daemon/core/maintenance.h"
 #include "daemon/http/health.h"
 #include "daemon/http/router.h"
 #include "daemon/http/server.h"
@@ -95,6 +96,11 @@ int Run(const config::Config& cfg) {
   if (!st.ok()) return Fail("cannot start webhook delivery", st);
   webhook_service.store(&webhook_delivery);
 
+  // Dedupe identities past the retention horizon go in small background batches.
+  core::Maintenance maintenance(env->get(), writer->get(), engine_options.now,
+                                std::chrono::minutes(1), std::chrono::hours(1));
+  maintenance.Start();
+
   metrics::Metrics metrics(METERD_VERSION);
   core::RegisterEngineMetrics(metrics, engine, **writer, **env);
 
@@ -136,6 +142,7 @@ int Run(const config::Config& cfg) {
   lifecycle::NotifyStopping();
   server.Shutdown(cfg.server.shutdown_timeout);
   control.join();
+  maintenance.Stop();
   webhook_service.store(nullptr);
   webhook_delivery.Stop();
   engine.Stop();
