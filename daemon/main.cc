@@ -2,6 +2,8 @@
 // Shutdown runs in reverse: stop accepting and finish in-flight requests, drain the shards,
 // final commit, close the store.
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <filesystem>
 #include <string>
 
@@ -53,7 +55,9 @@ lifecycle::LogLevel ToLog(config::LogLevel level) {
   return lifecycle::LogLevel::kInfo;
 }
 
-int Run(const config::Config& cfg) {
+// `reload` re-reads the configuration sources (SIGHUP); nullopt keeps the running config.
+int Run(const config::Config& cfg,
+        const std::function<std::optional<config::Config>()>& reload) {
   lifecycle::SignalLoop signals;  // before any thread starts
   lifecycle::SetLogLevel(ToLog(cfg.log.level));
   std::unique_ptr<lifecycle::Clock> clock = lifecycle::MakeClock(cfg.fixed_clock);
@@ -134,7 +138,16 @@ int Run(const config::Config& cfg) {
   lifecycle::NotifyReady();
 
   lifecycle::SignalLoop::Hooks hooks;
-  hooks.on_reload = [] { lifecycle::LogInfo("SIGHUP: nothing to reload without restart yet"); };
+  // What can change without a restart: the log level. The rest needs one (logged).
+  hooks.on_reload = [&reload] {
+    std::optional<config::Config> next = reload();
+    if (!next) {
+      lifecycle::LogWarning("SIGHUP: configuration invalid; keeping the running one");
+      return;
+    }
+    lifecycle::SetLogLevel(ToLog(next->log.level));
+    lifecycle::LogInfo("SIGHUP: reloaded log level; other settings take effect at restart");
+  };
   signals.Run(hooks);
 
   lifecycle::LogInfo("shutting down: finishing in-flight requests");
@@ -158,5 +171,10 @@ int main(int argc, char** argv) {
   if (std::optional<int> exit_code = meterd::config::ReportInvocation(invocation, stdout, stderr)) {
     return *exit_code;
   }
-  return Run(invocation->config);
+  auto reload = [argc, argv]() -> std::optional<meterd::config::Config> {
+    auto next = meterd::config::LoadConfig(argc, argv, meterd::config::EnvironmentFromProcess());
+    if (!next.ok() || next->action != meterd::config::Invocation::Action::kRun) return std::nullopt;
+    return next->config;
+  };
+  return Run(invocation->config, reload);
 }
