@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <filesystem>
 #include <cstdio>
 #include <thread>
 #include <utility>
@@ -346,7 +347,8 @@ Result<HttpResponse> HttpClient::Download(std::string_view target, const std::st
       return st;
     }
     if (!file_parser.get().keep_alive()) im.Close();
-    out.body_bytes = file_parser.content_length().value_or(received);
+    std::error_code size_ec;
+    out.body_bytes = std::filesystem::file_size(path, size_ec);
     return out;
   }
 }
