@@ -153,8 +153,7 @@ std::optional<Json> NumberList(std::string_view text) {
 }
 
 int Context::Usage(const std::string& message) {
-  err() << "meterctl: " << message << "\n(see: meterctl " << CommandName(command_)
-        << " --help)\n";
+  err() << "meterctl: " << message << "\n(see: meterctl " << CommandName(command_) << " --help)\n";
   return kExitUsage;
 }
 
@@ -208,8 +207,9 @@ int Context::ReportHttpError(const HttpResponse& r) {
     message += ": " + r.body.substr(0, 500);
   }
   if (r.status == 401) {
-    message += "\n  (no valid token: pass --token-file PATH, set METERCTL_TOKEN_FILE, or put "
-               "token_file in ~/.config/meterctl.toml)";
+    message +=
+        "\n  (no valid token: pass --token-file PATH, set METERCTL_TOKEN_FILE, or put "
+        "token_file in ~/.config/meterctl.toml)";
   }
   return Fail(kExitRefused, message);
 }
@@ -232,8 +232,8 @@ Answer Context::DoCall(Method method, const std::string& target, std::string_vie
   }
   Result<HttpResponse> r = client_->Send(method, target, content_type, std::move(body), extra_time);
   if (!r.ok()) {
-    a.exit_code = Fail(kExitUnreachable, "cannot reach meterd at " + url_ + ": " +
-                                             r.status().message());
+    a.exit_code =
+        Fail(kExitUnreachable, "cannot reach meterd at " + url_ + ": " + r.status().message());
     return a;
   }
   a.response = std::move(*r);
@@ -262,8 +262,8 @@ Answer Context::Download(const std::string& target, const std::string& path) {
   Result<HttpResponse> r = client_->Download(target, path);
   if (!r.ok()) {
     const bool transport = r.status().code() == StatusCode::kUnavailable;
-    a.exit_code = transport ? Fail(kExitUnreachable, "cannot reach meterd at " + url_ + ": " +
-                                                         r.status().message())
+    a.exit_code = transport ? Fail(kExitUnreachable,
+                                   "cannot reach meterd at " + url_ + ": " + r.status().message())
                             : Fail(kExitRefused, r.status().message());
     return a;
   }

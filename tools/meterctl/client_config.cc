@@ -29,8 +29,8 @@ std::string Trim(std::string_view s) {
 }
 
 Result<std::chrono::milliseconds> ParseTimeout(const std::string& text, const std::string& src) {
-  if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(text) == 0) {
+  if (text.empty() || text.size() > 6 ||
+      text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) == 0) {
     return Status::InvalidArgument("timeout from " + src +
                                    " must be a positive whole number of seconds, got \"" + text +
                                    "\"");
@@ -47,9 +47,8 @@ Result<Level> ReadConfigFile(const std::string& path) {
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     return Status::InvalidArgument("cannot read config file " + path + ":" +
-                                   std::to_string(where.line) + ":" +
-                                   std::to_string(where.column) + ": " +
-                                   std::string(e.description()));
+                                   std::to_string(where.line) + ":" + std::to_string(where.column) +
+                                   ": " + std::string(e.description()));
   }
   Level level;
   level.source = path;
@@ -72,7 +71,8 @@ Result<Level> ReadConfigFile(const std::string& path) {
       if (p.is_relative()) level.token_file = (fs::path(path).parent_path() / p).string();
     } else if (name == "timeout_seconds") {
       const auto* i = node.as_integer();
-      if (i == nullptr) return Status::InvalidArgument(path + ": timeout_seconds must be an integer");
+      if (i == nullptr)
+        return Status::InvalidArgument(path + ": timeout_seconds must be an integer");
       level.timeout_seconds = std::to_string(i->get());
     } else {
       return Status::InvalidArgument(path + ": unknown key \"" + name +

@@ -29,7 +29,7 @@ struct ClientSettings {
   std::string token;         // empty when no level named one
   std::string token_source;  // "--token-file /x", "METERCTL_TOKEN", "~/.config/meterctl.toml"
   std::chrono::milliseconds timeout{60'000};
-  std::string config_file;   // the file read, or empty
+  std::string config_file;  // the file read, or empty
 };
 
 // Returns the value of an environment variable, or nullopt when unset.

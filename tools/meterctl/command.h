@@ -89,12 +89,12 @@ class Context {
 std::vector<Command> LoadCommands();    // load reference|pricesheet|fx|budgets|usage
 std::vector<Command> ServerCommands();  // token, budget, spend, overview, lines, alerts, export
 std::vector<Command> ReconcileCommands();
-std::vector<Command> StoreCommands();   // backup, stats
+std::vector<Command> StoreCommands();  // backup, stats
 
 // Helpers shared by the command files.
-std::string CommandName(const Command& c);       // "load fx"
-std::string MonthQuery(const Context& ctx);      // "month=2026-11" or "" (server's default)
-bool ValidMonth(std::string_view month);         // YYYY-MM
+std::string CommandName(const Command& c);   // "load fx"
+std::string MonthQuery(const Context& ctx);  // "month=2026-11" or "" (server's default)
+bool ValidMonth(std::string_view month);     // YYYY-MM
 // A comma-separated list of JSON numbers ("80,100") as a JSON array; nullopt when malformed.
 std::optional<Json> NumberList(std::string_view text);
 

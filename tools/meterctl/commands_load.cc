@@ -15,7 +15,8 @@ constexpr size_t kUsageBatchBytes = size_t{8} << 20;
 
 int64_t IntField(const Json& j, std::string_view name) {
   std::optional<std::string> v = j.GetText(name);
-  if (!v || v->empty() || v->size() > 18 || v->find_first_not_of("0123456789") != std::string::npos) {
+  if (!v || v->empty() || v->size() > 18 ||
+      v->find_first_not_of("0123456789") != std::string::npos) {
     return 0;
   }
   return std::stoll(*v);
@@ -103,7 +104,8 @@ Result<std::map<std::string, Json>> ReadFxFile(const std::string& text,
       return out;
     }
     bool by_month = !j->members().empty();
-    for (const auto& [key, value] : j->members()) by_month = by_month && ValidMonth(key) && value.is_object();
+    for (const auto& [key, value] : j->members())
+      by_month = by_month && ValidMonth(key) && value.is_object();
     if (by_month) {
       for (const auto& [key, value] : j->members()) {
         if (month && key != *month) continue;
@@ -224,8 +226,8 @@ int RunLoadUsage(Context& ctx) {
     ctx.out() << "{\"accepted\":" << accepted << ",\"duplicates\":" << duplicates
               << ",\"rejected\":" << rejected << "}\n";
   } else {
-    ctx.out() << "usage: " << accepted << " accepted, " << duplicates << " duplicates, "
-              << rejected << " rejected\n";
+    ctx.out() << "usage: " << accepted << " accepted, " << duplicates << " duplicates, " << rejected
+              << " rejected\n";
   }
   return rejected > 0 ? kExitRefused : kExitOk;
 }

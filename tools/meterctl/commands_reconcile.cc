@@ -52,7 +52,8 @@ int ListCustomers(Context& ctx, std::map<std::string, std::string>* names) {
     if (!a.ok()) return a.exit_code;
     if (const Json* cs = a.json.Find("customers"); cs && cs->is_array()) {
       for (const Json& c : cs->items()) {
-        if (auto id = c.GetText("customer_id")) (*names)[AsciiLower(*id)] = c.GetText("name").value_or("");
+        if (auto id = c.GetText("customer_id"))
+          (*names)[AsciiLower(*id)] = c.GetText("name").value_or("");
       }
     }
     std::optional<std::string> next = a.json.GetText("next_cursor");
@@ -93,7 +94,8 @@ int RunReconcile(Context& ctx) {
   }
   FileReadOptions options;
   options.month = month;
-  for (const std::string& c : ctx.args().GetAll("customer")) options.customers.insert(AsciiLower(c));
+  for (const std::string& c : ctx.args().GetAll("customer"))
+    options.customers.insert(AsciiLower(c));
 
   std::optional<std::string> text = ctx.ReadInput(*file);
   if (!text) return kExitUsage;

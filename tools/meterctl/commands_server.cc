@@ -105,7 +105,8 @@ void PrintBudget(Context& ctx, const std::string& customer, const Json& b) {
 int RunBudgetSet(Context& ctx) {
   std::optional<std::string> amount = ctx.Get("amount");
   if (!amount) return ctx.Usage("--amount is required");
-  if (!IsJsonNumber(*amount)) return ctx.Usage("--amount must be a decimal, got \"" + *amount + "\"");
+  if (!IsJsonNumber(*amount))
+    return ctx.Usage("--amount must be a decimal, got \"" + *amount + "\"");
   Json body = Json::Object();
   const auto& customers = ctx.positionals();
   if (customers.size() > 1) {
@@ -131,8 +132,10 @@ int RunBudgetSet(Context& ctx) {
     Answer a = ctx.Call(Method::kPut, "/v1/customers/" + UrlEncode(customers[0]) + "/budget",
                         "application/json", body.Dump());
     if (!a.ok()) return a.exit_code;
-    if (ctx.json()) ctx.out() << a.response.body << "\n";
-    else PrintBudget(ctx, customers[0], a.json);
+    if (ctx.json())
+      ctx.out() << a.response.body << "\n";
+    else
+      PrintBudget(ctx, customers[0], a.json);
     return kExitOk;
   }
   Answer a = ctx.Call(Method::kPost, "/v1/budgets:batchSet", "application/json", body.Dump());
@@ -152,8 +155,10 @@ int RunBudgetGet(Context& ctx) {
   const std::string& c = ctx.positionals()[0];
   Answer a = ctx.Call(Method::kGet, "/v1/customers/" + UrlEncode(c) + "/budget");
   if (!a.ok()) return a.exit_code;
-  if (ctx.json()) ctx.out() << a.response.body << "\n";
-  else PrintBudget(ctx, c, a.json);
+  if (ctx.json())
+    ctx.out() << a.response.body << "\n";
+  else
+    PrintBudget(ctx, c, a.json);
   return kExitOk;
 }
 
@@ -187,8 +192,8 @@ int RunSpend(Context& ctx) {
   int rc = kExitOk;
   if (!MonthOk(ctx, &rc)) return rc;
   const std::string& c = ctx.positionals()[0];
-  Answer a = ctx.Call(Method::kGet, "/v1/customers/" + UrlEncode(c) + "/spend" +
-                                        Query({MonthQuery(ctx)}));
+  Answer a =
+      ctx.Call(Method::kGet, "/v1/customers/" + UrlEncode(c) + "/spend" + Query({MonthQuery(ctx)}));
   if (!a.ok()) return a.exit_code;
   if (ctx.json()) {
     ctx.out() << a.response.body << "\n";
@@ -196,21 +201,30 @@ int RunSpend(Context& ctx) {
   }
   const Json& j = a.json;
   const std::string currency = Cell(j, "currency");
-  Table head({{"customer"}, {"month"}, {"currency"}, {"unrated lines", A::kRight},
-              {"days remaining", A::kRight}, {"as of"}});
+  Table head({{"customer"},
+              {"month"},
+              {"currency"},
+              {"unrated lines", A::kRight},
+              {"days remaining", A::kRight},
+              {"as of"}});
   head.AddRow({Cell(j, "customer_id"), Cell(j, "month"), currency, Cell(j, "unrated_lines"),
                Cell(j, "days_remaining"), Cell(j, "as_of")});
   ctx.out() << head.Render() << "\n";
 
-  Table amounts({{"spend"}, {currency, A::kRight}, {"USD", A::kRight}});
+  Table amounts({{"spend"}, {"billing (" + currency + ")", A::kRight}, {"USD", A::kRight}});
   for (std::string_view k : {"list", "pec", "billed"}) {
     amounts.AddRow({std::string(k), Cell(j, k), Cell(j, std::string(k) + "_usd")});
   }
   ctx.out() << amounts.Render() << "\n";
 
   const Json* budget = j.Find("budget");
-  Table b({{"budget", A::kRight}, {"basis"}, {"thresholds"}, {"forecast thresholds"},
-           {"forecast", A::kRight}, {"percent", A::kRight}, {"rounded", A::kRight}});
+  Table b({{"budget", A::kRight},
+           {"basis"},
+           {"thresholds"},
+           {"forecast thresholds"},
+           {"forecast", A::kRight},
+           {"percent", A::kRight},
+           {"rounded", A::kRight}});
   if (budget != nullptr && budget->is_object()) {
     b.AddRow({Cell(*budget, "amount"), Cell(*budget, "basis"),
               JoinNumbers(budget->Find("thresholds")),
@@ -220,7 +234,8 @@ int RunSpend(Context& ctx) {
     b.AddRow({"none", "list", "-", "-", Cell(j, "forecast"), "-", "-"});
   }
   ctx.out() << b.Render();
-  if (const Json* cats = j.Find("by_category"); cats && cats->is_array() && !cats->items().empty()) {
+  if (const Json* cats = j.Find("by_category");
+      cats && cats->is_array() && !cats->items().empty()) {
     Table t({{"meter category"}, {"list", A::kRight}, {"billed", A::kRight}});
     for (const Json& cat : cats->items()) {
       t.AddRow({Cell(cat, "meter_category"), Cell(cat, "list"), Cell(cat, "billed")});
@@ -233,8 +248,13 @@ int RunSpend(Context& ctx) {
 int RunOverview(Context& ctx) {
   int rc = kExitOk;
   if (!MonthOk(ctx, &rc)) return rc;
-  Table t({{"customer"}, {"name"}, {"currency"}, {"budget", A::kRight}, {"spend", A::kRight},
-           {"spend USD", A::kRight}, {"% of budget", A::kRight}});
+  Table t({{"customer"},
+           {"name"},
+           {"currency"},
+           {"budget", A::kRight},
+           {"spend", A::kRight},
+           {"spend USD", A::kRight},
+           {"% of budget", A::kRight}});
   Json all = Json::Array();
   rc = Paged(ctx, "/v1/spend", MonthQuery(ctx), "rows", [&](const Json& row) {
     if (ctx.json()) {
@@ -247,8 +267,10 @@ int RunOverview(Context& ctx) {
               pct == "-" ? pct : pct + "%"});
   });
   if (rc != kExitOk) return rc;
-  if (ctx.json()) ctx.out() << Json::Object({{"rows", std::move(all)}}).Dump() << "\n";
-  else ctx.out() << t.Render();
+  if (ctx.json())
+    ctx.out() << Json::Object({{"rows", std::move(all)}}).Dump() << "\n";
+  else
+    ctx.out() << t.Render();
   return kExitOk;
 }
 
@@ -258,26 +280,34 @@ int RunLines(Context& ctx) {
   const std::string& c = ctx.positionals()[0];
   std::string query = MonthQuery(ctx);
   if (auto d = ctx.Get("date")) query += (query.empty() ? "" : "&") + ("date=" + UrlEncode(*d));
-  Table t({{"date"}, {"entitlement"}, {"meter"}, {"resource"}, {"quantity", A::kRight},
-           {"status"}, {"unit price", A::kRight}, {"PEC", A::kRight}, {"list", A::kRight},
-           {"billed", A::kRight}, {"cur"}});
+  Table t({{"date"},
+           {"entitlement"},
+           {"meter"},
+           {"resource"},
+           {"quantity", A::kRight},
+           {"status"},
+           {"unit price", A::kRight},
+           {"PEC", A::kRight},
+           {"list", A::kRight},
+           {"billed", A::kRight},
+           {"cur"}});
   Json all = Json::Array();
-  rc = Paged(ctx, "/v1/customers/" + UrlEncode(c) + "/lines", query, "lines",
-             [&](const Json& l) {
-               if (ctx.json()) {
-                 all.Append(l);
-                 return;
-               }
-               std::string status = Cell(l, "status");
-               if (status == "unrated") status += " (" + Cell(l, "reason") + ")";
-               t.AddRow({Cell(l, "usage_date"), Cell(l, "entitlement_id"), Cell(l, "meter_id"),
-                         Cell(l, "resource_uri"), Cell(l, "quantity"), status,
-                         Cell(l, "unit_price"), Cell(l, "pec_rate"), Cell(l, "list_bc"),
-                         Cell(l, "billed_bc"), Cell(l, "currency")});
-             });
+  rc = Paged(ctx, "/v1/customers/" + UrlEncode(c) + "/lines", query, "lines", [&](const Json& l) {
+    if (ctx.json()) {
+      all.Append(l);
+      return;
+    }
+    std::string status = Cell(l, "status");
+    if (status == "unrated") status += " (" + Cell(l, "reason") + ")";
+    t.AddRow({Cell(l, "usage_date"), Cell(l, "entitlement_id"), Cell(l, "meter_id"),
+              Cell(l, "resource_uri"), Cell(l, "quantity"), status, Cell(l, "unit_price"),
+              Cell(l, "pec_rate"), Cell(l, "list_bc"), Cell(l, "billed_bc"), Cell(l, "currency")});
+  });
   if (rc != kExitOk) return rc;
-  if (ctx.json()) ctx.out() << Json::Object({{"lines", std::move(all)}}).Dump() << "\n";
-  else ctx.out() << t.Render();
+  if (ctx.json())
+    ctx.out() << Json::Object({{"lines", std::move(all)}}).Dump() << "\n";
+  else
+    ctx.out() << t.Render();
   return kExitOk;
 }
 
@@ -286,14 +316,22 @@ int RunLines(Context& ctx) {
 void AddAlertRow(Table* t, const Json& al) {
   std::string pct = Cell(al, "percent");
   t->AddRow({Cell(al, "created_at"), Cell(al, "kind"), Cell(al, "customer_id"), Cell(al, "month"),
-             Cell(al, "date"), Cell(al, "threshold"), Cell(al, "spend"), Cell(al, "amount"),
-             pct, Cell(al, "currency"), Cell(al, "id")});
+             Cell(al, "date"), Cell(al, "threshold"), Cell(al, "spend"), Cell(al, "amount"), pct,
+             Cell(al, "currency"), Cell(al, "id")});
 }
 
 Table AlertTable() {
-  return Table({{"created at"}, {"kind"}, {"customer"}, {"month"}, {"date"},
-                {"threshold", A::kRight}, {"spend", A::kRight}, {"amount", A::kRight},
-                {"percent", A::kRight}, {"cur"}, {"id"}});
+  return Table({{"created at"},
+                {"kind"},
+                {"customer"},
+                {"month"},
+                {"date"},
+                {"threshold", A::kRight},
+                {"spend", A::kRight},
+                {"amount", A::kRight},
+                {"percent", A::kRight},
+                {"cur"},
+                {"id"}});
 }
 
 int RunAlerts(Context& ctx) {
@@ -309,10 +347,9 @@ int RunAlerts(Context& ctx) {
   if (!wait.empty() && std::stoi(wait) > 60) return ctx.Usage("--wait is at most 60 seconds");
   if (follow && wait.empty()) wait = "30";
   while (true) {
-    std::string target =
-        "/v1/alerts" + Query({after.empty() ? "" : "after=" + UrlEncode(after),
-                              limit.empty() ? "" : "limit=" + limit,
-                              wait.empty() ? "" : "wait=" + wait});
+    std::string target = "/v1/alerts" + Query({after.empty() ? "" : "after=" + UrlEncode(after),
+                                               limit.empty() ? "" : "limit=" + limit,
+                                               wait.empty() ? "" : "wait=" + wait});
     const auto extra = std::chrono::seconds(wait.empty() ? 0 : std::stoi(wait));
     Answer a = ctx.Call(Method::kGet, target, {}, {}, extra);
     if (!a.ok()) return a.exit_code;
@@ -364,8 +401,7 @@ int RunExport(Context& ctx) {
   Answer a = ctx.Download("/v1/exports/" + kind + "?month=" + UrlEncode(*month), *out);
   if (!a.ok()) return a.exit_code;
   if (ctx.json()) {
-    ctx.out() << "{\"file\":" << QuoteJson(*out) << ",\"bytes\":" << a.response.body_bytes
-              << "}\n";
+    ctx.out() << "{\"file\":" << QuoteJson(*out) << ",\"bytes\":" << a.response.body_bytes << "}\n";
   } else {
     ctx.out() << "wrote " << a.response.body_bytes << " bytes to " << *out << "\n";
   }
@@ -388,8 +424,8 @@ std::vector<Command> ServerCommands() {
                0,
                0,
                RunTokenCreate});
-  v.push_back({{"token", "revoke"}, "TOKEN_ID", "revoke a token (admin)", "", {}, 1, 1,
-               RunTokenRevoke});
+  v.push_back(
+      {{"token", "revoke"}, "TOKEN_ID", "revoke a token (admin)", "", {}, 1, 1, RunTokenRevoke});
   v.push_back({{"budget", "set"},
                "CUSTOMER... --amount AMOUNT",
                "set the monthly budget of one or more customers",
@@ -404,8 +440,8 @@ std::vector<Command> ServerCommands() {
                1,
                -1,
                RunBudgetSet});
-  v.push_back({{"budget", "get"}, "CUSTOMER", "show a customer's budget", "", {}, 1, 1,
-               RunBudgetGet});
+  v.push_back(
+      {{"budget", "get"}, "CUSTOMER", "show a customer's budget", "", {}, 1, 1, RunBudgetGet});
   v.push_back({{"budget", "remove"},
                "CUSTOMER...",
                "remove the budget of one or more customers",

@@ -17,7 +17,8 @@ using A = Table::Align;
 // "12.3%" of part in whole, in integer arithmetic.
 std::string Percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "-";
-  const unsigned __int128 tenths = (static_cast<unsigned __int128>(part) * 1000 + whole / 2) / whole;
+  const unsigned __int128 tenths =
+      (static_cast<unsigned __int128>(part) * 1000 + whole / 2) / whole;
   return std::to_string(static_cast<uint64_t>(tenths / 10)) + "." +
          std::to_string(static_cast<uint64_t>(tenths % 10)) + "%";
 }
@@ -79,8 +80,9 @@ int RunStats(Context& ctx) {
   std::optional<std::string> dir = ctx.Get("data-dir");
   if (!dir) return ctx.Usage("--data-dir DIR is required");
   Result<storage::StoreStats> stats = storage::ReadStoreStats(*dir);
-  if (!stats.ok()) return ctx.Fail(kExitRefused, "cannot read the store in " + *dir + ": " +
-                                                     stats.status().message());
+  if (!stats.ok())
+    return ctx.Fail(kExitRefused,
+                    "cannot read the store in " + *dir + ": " + stats.status().message());
   const storage::StoreStats& s = *stats;
   if (ctx.json()) {
     ctx.out() << StatsJson(*dir, s).Pretty();
@@ -92,7 +94,8 @@ int RunStats(Context& ctx) {
   head.AddRow({"file size", Size(s.file_bytes)});
   head.AddRow({"map size", Size(s.map_size)});
   head.AddRow({"map used", Size(s.used_bytes) + " (" + Percent(s.used_bytes, s.map_size) + ")"});
-  head.AddRow({"free pages (reusable)", Num(s.free_pages) + " (" + Size(s.free_pages * s.page_size) + ")"});
+  head.AddRow(
+      {"free pages (reusable)", Num(s.free_pages) + " (" + Size(s.free_pages * s.page_size) + ")"});
   head.AddRow({"last transaction", Num(s.last_txn_id)});
   head.AddRow({"open readers", Num(s.readers) + " of " + Num(s.max_readers)});
   if (s.oldest_reader) {
@@ -103,16 +106,20 @@ int RunStats(Context& ctx) {
     head.AddRow({"oldest reader", "none"});
   }
   ctx.out() << head.Render() << "\n";
-  Table t({{"database"}, {"entries", A::kRight}, {"depth", A::kRight}, {"pages", A::kRight},
-           {"size", A::kRight}, {"of used", A::kRight}});
+  Table t({{"database"},
+           {"entries", A::kRight},
+           {"depth", A::kRight},
+           {"pages", A::kRight},
+           {"size", A::kRight},
+           {"of used", A::kRight}});
   for (const storage::DbStats& d : s.dbs) {
     if (!d.present) {
       t.AddRow({std::string(d.name), "absent"});
       continue;
     }
     const uint64_t bytes = s.total_pages(d) * s.page_size;
-    t.AddRow({std::string(d.name), Num(d.entries), Num(d.depth), Num(s.total_pages(d)),
-              Size(bytes), Percent(bytes, s.used_bytes)});
+    t.AddRow({std::string(d.name), Num(d.entries), Num(d.depth), Num(s.total_pages(d)), Size(bytes),
+              Percent(bytes, s.used_bytes)});
   }
   ctx.out() << t.Render();
   return kExitOk;
@@ -129,8 +136,8 @@ int RunBackup(Context& ctx) {
   options.map_size = uint64_t{1} << 20;  // LMDB maps at least the file's size anyway
   Result<std::unique_ptr<storage::Env>> env = storage::Env::Open(*dir, options);
   if (!env.ok()) {
-    return ctx.Fail(kExitRefused, "cannot open the store in " + *dir + ": " +
-                                      env.status().message());
+    return ctx.Fail(kExitRefused,
+                    "cannot open the store in " + *dir + ": " + env.status().message());
   }
   Result<storage::StoreStats> before = (*env)->Stats();
   Status st = (*env)->Backup(*out);

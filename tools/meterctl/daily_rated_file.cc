@@ -89,13 +89,23 @@ enum Col {
   kColCount
 };
 
-constexpr std::array<std::string_view, kColCount> kColNames = {
-    "CustomerId",         "CustomerName",       "EntitlementId",
-    "MeterId",            "MeterName",          "MeterCategory",
-    "ResourceURI",        "UsageDate",          "Quantity",
-    "UnitPrice",          "EffectiveUnitPrice", "PricingPreTaxTotal",
-    "PricingCurrency",    "BillingPreTaxTotal", "BillingCurrency",
-    "PCToBCExchangeRate", "PartnerEarnedCreditPercentage"};
+constexpr std::array<std::string_view, kColCount> kColNames = {"CustomerId",
+                                                               "CustomerName",
+                                                               "EntitlementId",
+                                                               "MeterId",
+                                                               "MeterName",
+                                                               "MeterCategory",
+                                                               "ResourceURI",
+                                                               "UsageDate",
+                                                               "Quantity",
+                                                               "UnitPrice",
+                                                               "EffectiveUnitPrice",
+                                                               "PricingPreTaxTotal",
+                                                               "PricingCurrency",
+                                                               "BillingPreTaxTotal",
+                                                               "BillingCurrency",
+                                                               "PCToBCExchangeRate",
+                                                               "PartnerEarnedCreditPercentage"};
 
 bool IsRequired(int col) {
   return col == kCustomerId || col == kEntitlementId || col == kMeterId || col == kResourceUri ||

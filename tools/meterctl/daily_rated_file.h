@@ -55,11 +55,11 @@ struct FileLine {
 };
 
 struct DailyRatedFile {
-  std::vector<FileLine> lines;  // in key order
-  int rows = 0;                 // data rows read (blank lines not counted)
-  int rows_other_months = 0;    // rows whose UsageDate is outside the month asked for
-  int rows_other_customers = 0; // rows left out by the customer filter
-  int rounded_cells = 0;        // cells rounded to meterd's precision
+  std::vector<FileLine> lines;               // in key order
+  int rows = 0;                              // data rows read (blank lines not counted)
+  int rows_other_months = 0;                 // rows whose UsageDate is outside the month asked for
+  int rows_other_customers = 0;              // rows left out by the customer filter
+  int rounded_cells = 0;                     // cells rounded to meterd's precision
   std::vector<std::string> missing_columns;  // optional columns absent from the header
   std::set<std::string> customers;           // lowercased ids of the lines kept
 };

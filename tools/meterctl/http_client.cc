@@ -2,17 +2,16 @@
 
 #include <unistd.h>
 
-#include <cctype>
-#include <filesystem>
-#include <cstdio>
-#include <thread>
-#include <utility>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <utility>
 
 namespace meterd::meterctl {
 
@@ -29,10 +28,14 @@ constexpr uint64_t kMaxInMemoryBody = uint64_t{1} << 30;
 
 http::verb VerbOf(Method m) {
   switch (m) {
-    case Method::kGet: return http::verb::get;
-    case Method::kPost: return http::verb::post;
-    case Method::kPut: return http::verb::put;
-    case Method::kDelete: return http::verb::delete_;
+    case Method::kGet:
+      return http::verb::get;
+    case Method::kPost:
+      return http::verb::post;
+    case Method::kPut:
+      return http::verb::put;
+    case Method::kDelete:
+      return http::verb::delete_;
   }
   return http::verb::get;
 }
@@ -140,7 +143,8 @@ Result<Endpoint> ParseUrl(std::string_view url) {
   ep.port = "80";
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Status::InvalidArgument("bad IPv6 host in " + std::string(url));
+    if (close == std::string_view::npos)
+      return Status::InvalidArgument("bad IPv6 host in " + std::string(url));
     ep.host = std::string(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
@@ -164,10 +168,14 @@ Result<Endpoint> ParseUrl(std::string_view url) {
 
 std::string_view MethodName(Method method) {
   switch (method) {
-    case Method::kGet: return "GET";
-    case Method::kPost: return "POST";
-    case Method::kPut: return "PUT";
-    case Method::kDelete: return "DELETE";
+    case Method::kGet:
+      return "GET";
+    case Method::kPost:
+      return "POST";
+    case Method::kPut:
+      return "PUT";
+    case Method::kDelete:
+      return "DELETE";
   }
   return "GET";
 }
@@ -211,13 +219,12 @@ Result<HttpResponse> HttpClient::Send(Method method, std::string_view target,
     METERD_RETURN_IF_ERROR(im.Connect(endpoint_, deadline));
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxInMemoryBody);
-    error_code ec =
-        im.Run([&](auto handler) { http::async_write(im.stream, req, std::move(handler)); },
-               deadline);
+    error_code ec = im.Run(
+        [&](auto handler) { http::async_write(im.stream, req, std::move(handler)); }, deadline);
     if (!ec) {
-      ec = im.Run([&](auto handler) {
-        http::async_read(im.stream, im.buffer, parser, std::move(handler));
-      }, deadline);
+      ec = im.Run(
+          [&](auto handler) { http::async_read(im.stream, im.buffer, parser, std::move(handler)); },
+          deadline);
     }
     if (ec) {
       const bool nothing_read = !parser.got_some();
@@ -269,21 +276,22 @@ Result<HttpResponse> HttpClient::Download(std::string_view target, const std::st
     METERD_RETURN_IF_ERROR(im.Connect(endpoint_, deadline));
     http::response_parser<http::empty_body> head;
     head.body_limit(boost::none);
-    error_code ec =
-        im.Run([&](auto handler) { http::async_write(im.stream, req, std::move(handler)); },
-               deadline);
+    error_code ec = im.Run(
+        [&](auto handler) { http::async_write(im.stream, req, std::move(handler)); }, deadline);
     if (!ec) {
-      ec = im.Run([&](auto handler) {
-        http::async_read_header(im.stream, im.buffer, head, std::move(handler));
-      }, deadline);
+      ec = im.Run(
+          [&](auto handler) {
+            http::async_read_header(im.stream, im.buffer, head, std::move(handler));
+          },
+          deadline);
     }
     if (ec) {
       const bool nothing_read = !head.got_some();
       im.Close();
       if (reused && nothing_read && IsStaleConnection(ec) && attempt == 0) continue;
-      return Status::Unavailable("connection to " + endpoint_.host + ":" + endpoint_.port +
-                                 " failed: " + (ec == beast::error::timeout ? "timed out"
-                                                                             : ec.message()));
+      return Status::Unavailable(
+          "connection to " + endpoint_.host + ":" + endpoint_.port +
+          " failed: " + (ec == beast::error::timeout ? "timed out" : ec.message()));
     }
     const int status = static_cast<int>(head.get().result_int());
     HttpResponse out;
@@ -293,9 +301,9 @@ Result<HttpResponse> HttpClient::Download(std::string_view target, const std::st
       // Errors are small problem documents: read them into memory, never into the file.
       http::response_parser<http::string_body> rest(std::move(head));
       rest.body_limit(kMaxInMemoryBody);
-      ec = im.Run([&](auto handler) {
-        http::async_read(im.stream, im.buffer, rest, std::move(handler));
-      }, deadline);
+      ec = im.Run(
+          [&](auto handler) { http::async_read(im.stream, im.buffer, rest, std::move(handler)); },
+          deadline);
       if (ec) {
         im.Close();
         return Status::Unavailable("connection lost while reading the answer: " + ec.message());
@@ -317,21 +325,23 @@ Result<HttpResponse> HttpClient::Download(std::string_view target, const std::st
     uint64_t received = 0;
     while (!file_parser.is_done()) {
       size_t n = 0;
-      ec = im.Run([&](auto handler) {
-        http::async_read_some(im.stream, im.buffer, file_parser,
-                              [&n, h = std::move(handler)](error_code e, size_t bytes) mutable {
-                                n = bytes;
-                                h(e, bytes);
-                              });
-      }, deadline);
+      ec = im.Run(
+          [&](auto handler) {
+            http::async_read_some(im.stream, im.buffer, file_parser,
+                                  [&n, h = std::move(handler)](error_code e, size_t bytes) mutable {
+                                    n = bytes;
+                                    h(e, bytes);
+                                  });
+          },
+          deadline);
       received += n;
       if (ec) break;
     }
     Status st;
     if (ec) {
-      st = Status::Unavailable("download of " + std::string(target) + " interrupted after " +
-                               std::to_string(received) + " bytes: " +
-                               (ec == beast::error::timeout ? "timed out" : ec.message()));
+      st = Status::Unavailable(
+          "download of " + std::string(target) + " interrupted after " + std::to_string(received) +
+          " bytes: " + (ec == beast::error::timeout ? "timed out" : ec.message()));
       im.Close();
     } else if (fsync(file_parser.get().body().file().native_handle()) != 0) {
       st = Status::IoError("fsync " + partial + " failed");

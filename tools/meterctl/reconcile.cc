@@ -9,13 +9,13 @@ namespace meterd::meterctl {
 namespace {
 
 constexpr std::array<std::string_view, kDiffKindCount> kKindNames = {
-    "missing_in_meterd", "missing_in_file", "quantity", "unit_price", "pec",
-    "fx",                "currency",        "unrated",  "amount"};
+    "missing_in_meterd", "missing_in_file", "quantity", "unit_price", "pec", "fx",
+    "currency",          "unrated",         "amount"};
 
 // Human labels, in the same order.
 constexpr std::array<std::string_view, kDiffKindCount> kKindLabels = {
-    "missing in meterd", "missing in file", "quantity", "unit price", "PEC",
-    "FX",                "currency",        "unrated",  "amount"};
+    "missing in meterd", "missing in file", "quantity", "unit price", "PEC", "FX",
+    "currency",          "unrated",         "amount"};
 
 int KindIndex(uint32_t bit) {
   int i = 0;
@@ -69,10 +69,14 @@ Json TextOrNull(const std::string& s) { return s.empty() ? Json::Null() : Json::
 
 std::string_view PecSideName(PecSide side) {
   switch (side) {
-    case PecSide::kNone: return "none";
-    case PecSide::kFile: return "file";
-    case PecSide::kMeterd: return "meterd";
-    case PecSide::kBoth: return "both";
+    case PecSide::kNone:
+      return "none";
+    case PecSide::kFile:
+      return "file";
+    case PecSide::kMeterd:
+      return "meterd";
+    case PecSide::kBoth:
+      return "both";
   }
   return "none";
 }
@@ -343,7 +347,8 @@ Json ReportToJson(const ReconcileReport& r) {
     Json o = Json::Object();
     Json kinds = Json::Array();
     for (int i = 0; i < kDiffKindCount; ++i) {
-      if (d.kinds & (1u << i)) kinds.Append(Json::String(std::string(kKindNames[static_cast<size_t>(i)])));
+      if (d.kinds & (1u << i))
+        kinds.Append(Json::String(std::string(kKindNames[static_cast<size_t>(i)])));
     }
     o.Set("kinds", std::move(kinds));
     o.Set("customer_id", Json::String(d.key.customer_id));
@@ -441,8 +446,9 @@ std::string FormatReport(const ReconcileReport& r, size_t max_details) {
               s.credit_missing_from_file_bc.ToString()});
   }
   out += t.Render();
-  out += "(amounts in each customer's billing currency; \"PEC credit claim\": credit meterd "
-         "expects that Microsoft's file does not apply)\n\n";
+  out +=
+      "(amounts in each customer's billing currency; \"PEC credit claim\": credit meterd "
+      "expects that Microsoft's file does not apply)\n\n";
 
   if (r.agree()) {
     out += "OK: all " + std::to_string(r.matched) + " lines agree.\n";

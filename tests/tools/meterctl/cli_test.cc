@@ -34,11 +34,24 @@ TEST(MeterctlCli, PrintsHelpForEveryCommandAndExitsZero) {
   EXPECT_EQ(top.code, kExitOk);
   EXPECT_NE(top.out.find("reconcile --file FILE --month YYYY-MM"), std::string::npos);
   EXPECT_NE(top.out.find("Exit codes: 0 ok"), std::string::npos);
-  for (std::vector<std::string> cmd :
-       {std::vector<std::string>{"load", "reference"}, {"load", "pricesheet"}, {"load", "fx"},
-        {"load", "budgets"}, {"load", "usage"}, {"token", "create"}, {"token", "revoke"},
-        {"budget", "set"}, {"budget", "get"}, {"budget", "remove"}, {"spend"}, {"overview"},
-        {"lines"}, {"alerts"}, {"export"}, {"reconcile"}, {"backup"}, {"stats"}}) {
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"load", "reference"},
+                                       {"load", "pricesheet"},
+                                       {"load", "fx"},
+                                       {"load", "budgets"},
+                                       {"load", "usage"},
+                                       {"token", "create"},
+                                       {"token", "revoke"},
+                                       {"budget", "set"},
+                                       {"budget", "get"},
+                                       {"budget", "remove"},
+                                       {"spend"},
+                                       {"overview"},
+                                       {"lines"},
+                                       {"alerts"},
+                                       {"export"},
+                                       {"reconcile"},
+                                       {"backup"},
+                                       {"stats"}}) {
     std::vector<std::string> args = cmd;
     args.push_back("--help");
     CliRun r = Meterctl(args);

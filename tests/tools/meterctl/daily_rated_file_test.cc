@@ -58,8 +58,8 @@ TEST(DailyRatedFile, RoundsCellsFinerThanNineDigitsHalfToEvenAndCountsThem) {
     bool rounded;
   } cases[] = {
       {"0.0001643835616438356", "0.000164384", true},
-      {"0.0000000005", "0.000000000", true},   // tie, even stays
-      {"0.0000000015", "0.000000002", true},   // tie, odd goes up
+      {"0.0000000005", "0.000000000", true},  // tie, even stays
+      {"0.0000000015", "0.000000002", true},  // tie, odd goes up
       {"0.00000000050001", "0.000000001", true},
       {"-2.5000000005", "-2.500000000", true},
       {"-2.5000000015", "-2.500000002", true},

@@ -6,7 +6,8 @@ namespace meterd::meterctl {
 namespace {
 
 TEST(MeterctlJson, KeepsNumbersAsTheirSourceText) {
-  Result<Json> j = Json::Parse(R"({"rate":150.123456789012,"q":1e3,"n":-0,"big":12345678901234567890.5})");
+  Result<Json> j =
+      Json::Parse(R"({"rate":150.123456789012,"q":1e3,"n":-0,"big":12345678901234567890.5})");
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_EQ(j->GetText("rate"), "150.123456789012");
   EXPECT_EQ(j->GetText("q"), "1e3");
@@ -24,9 +25,9 @@ TEST(MeterctlJson, DecodesEscapesAndSurrogatePairsToUtf8) {
 }
 
 TEST(MeterctlJson, RejectsWhatTheGrammarForbids) {
-  for (const char* bad : {"", "{", "[1,]", "{\"a\":1,}", "01", "+1", ".5", "1.", "1e", "tru",
-                          "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\nb\"",
-                          "{\"a\" 1}", "[1] 2", "nul"}) {
+  for (const char* bad :
+       {"", "{", "[1,]", "{\"a\":1,}", "01", "+1", ".5", "1.", "1e", "tru", "\"\\ud800\"",
+        "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\nb\"", "{\"a\" 1}", "[1] 2", "nul"}) {
     EXPECT_FALSE(Json::Parse(bad).ok()) << bad;
   }
 }

@@ -102,8 +102,8 @@ class MeterctlAgainstMeterd : public ::testing::Test {
                  std::vector<std::string> extra = {}) {
     const std::string report = dir_.Join("report.json");
     std::filesystem::remove(report);
-    std::vector<std::string> args{"reconcile", "--file", file, "--month", month, "--report",
-                                  report};
+    std::vector<std::string> args{"reconcile", "--file",   file,  "--month",
+                                  month,       "--report", report};
     args.insert(args.end(), extra.begin(), extra.end());
     last_ = Ctl(args);
     EXPECT_EQ(last_.exit_code, want_exit) << Describe(last_);
@@ -169,15 +169,16 @@ TEST_F(MeterctlAgainstMeterd, ReportsUsageCountsAndPrintsAlignedTables) {
 
   ProcessResult spend = Ctl({"spend", kBasicCustomer});
   ASSERT_EQ(spend.exit_code, 0) << Describe(spend);
-  EXPECT_NE(spend.out.find("list    2.932000030  2.932000030"), std::string::npos) << spend.out;
-  EXPECT_NE(spend.out.find("billed  2.693800026  2.693800026"), std::string::npos) << spend.out;
+  EXPECT_NE(spend.out.find("list      2.932000030  2.932000030"), std::string::npos) << spend.out;
+  EXPECT_NE(spend.out.find("billed    2.693800026  2.693800026"), std::string::npos) << spend.out;
   EXPECT_NE(spend.out.find("117%"), std::string::npos) << spend.out;
   EXPECT_NE(spend.out.find("Virtual Machines  2.832000000  2.608800000"), std::string::npos)
       << spend.out;
 
   ProcessResult overview = Ctl({"overview", "--month", "2026-11"});
   ASSERT_EQ(overview.exit_code, 0) << Describe(overview);
-  EXPECT_NE(overview.out.find(std::string(kBasicCustomer) + "  Alpine Ski Shop  USD       "
+  EXPECT_NE(overview.out.find(std::string(kBasicCustomer) +
+                              "  Alpine Ski Shop  USD       "
                               "2.500000000  2.932000030  2.932000030         117%"),
             std::string::npos)
       << overview.out;
@@ -250,9 +251,8 @@ TEST_F(MeterctlAgainstMeterd, LoadsFxFromEveryFileFormAndReratesWaitingLines) {
 TEST_F(MeterctlAgainstMeterd, CreatesAPartnerTokenThatSeesOnlyItsCustomersUntilRevoked) {
   Load("basic");
   Load("tiers-and-pec");
-  ProcessResult created =
-      Ctl({"token", "create", "--role", "partner", "--partner-id", kBasicPartner, "--name", "t",
-           "--json"});
+  ProcessResult created = Ctl({"token", "create", "--role", "partner", "--partner-id",
+                               kBasicPartner, "--name", "t", "--json"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);
   Json t = ParseOrDie(created.out);
   const std::string token_id = *t.GetText("token_id");
@@ -278,8 +278,8 @@ TEST_F(MeterctlAgainstMeterd, CreatesAPartnerTokenThatSeesOnlyItsCustomersUntilR
 
 TEST_F(MeterctlAgainstMeterd, SetsGetsAndRemovesBudgetsSinglyAndInBatches) {
   Load("currencies");
-  ProcessResult set = Ctl({"budget", "set", kJpyCustomer, "--amount", "150.5", "--basis",
-                           "list", "--thresholds", "100,50,50", "--forecast-thresholds", "120"});
+  ProcessResult set = Ctl({"budget", "set", kJpyCustomer, "--amount", "150.5", "--basis", "list",
+                           "--thresholds", "100,50,50", "--forecast-thresholds", "120"});
   ASSERT_EQ(set.exit_code, 0) << Describe(set);
   EXPECT_EQ(set.out, std::string("budget ") + kJpyCustomer +
                          ": 150.500000000 (list basis; thresholds 50,100; forecast 120)\n");
@@ -310,9 +310,8 @@ TEST_F(MeterctlAgainstMeterd, SetsGetsAndRemovesBudgetsSinglyAndInBatches) {
 
 TEST_F(MeterctlAgainstMeterd, ReadsSettingsFromTheConfigFileWhenNoFlagOrVariableIsGiven) {
   Load("basic");
-  WriteFile(dir_.Join("home/meterctl.toml"),
-            "url = \"" + meterd_->url() + "\"\ntoken_file = \"" + meterd_->admin_token_file() +
-                "\"\n");
+  WriteFile(dir_.Join("home/meterctl.toml"), "url = \"" + meterd_->url() + "\"\ntoken_file = \"" +
+                                                 meterd_->admin_token_file() + "\"\n");
   // No METERCTL_URL / METERCTL_TOKEN_FILE: only the file named by METERCTL_CONFIG.
   ProcessResult r = testing::RunProcess(
       METERCTL_BIN, {"spend", kBasicCustomer, "--json"},
@@ -393,8 +392,8 @@ TEST_F(MeterctlAgainstMeterd, ReconcileFindsNothingInFilesBuiltFromTheExamplesLi
     EXPECT_EQ(cust.GetText("delta_billed_bc"), "0.000000000") << cust.Dump();
   }
   // Without the JSON the text report says the same; exit 0 is the contract for scripts.
-  ProcessResult plain = Ctl({"reconcile", "--file", FixturePath("tiers_and_pec_daily_rated.csv"),
-                             "--month", "2026-11"});
+  ProcessResult plain = Ctl(
+      {"reconcile", "--file", FixturePath("tiers_and_pec_daily_rated.csv"), "--month", "2026-11"});
   EXPECT_EQ(plain.exit_code, 0) << Describe(plain);
 }
 
@@ -429,10 +428,11 @@ TEST_F(MeterctlAgainstMeterd, ReconcileShowsTheCreditAtStakeWhenAdminRightsWereR
 TEST_F(MeterctlAgainstMeterd, ReconcileShowsTheCreditToClaimWhenMicrosoftWithheldPec) {
   Load("basic");
   // Microsoft's file bills the 11-03 VM line at list: no PEC, though meterd saw full access.
-  std::string csv = EditRows(ReadFile(FixturePath("basic_daily_rated.csv")), ",11/3/2026,",
-                             {{",1.264800000,USD,1.264800000,USD,", ",1.488000000,USD,1.488000000,USD,"},
-                              {",0.081600000,", ",0.096000000,"},
-                              {",Azure plan,15", ",Azure plan,0"}});
+  std::string csv =
+      EditRows(ReadFile(FixturePath("basic_daily_rated.csv")), ",11/3/2026,",
+               {{",1.264800000,USD,1.264800000,USD,", ",1.488000000,USD,1.488000000,USD,"},
+                {",0.081600000,", ",0.096000000,"},
+                {",Azure plan,15", ",Azure plan,0"}});
   WriteFile(dir_.Join("withheld.csv"), csv);
   Json r = Reconcile(dir_.Join("withheld.csv"), "2026-11", 4);
   const auto& diffs = r.Find("differences")->items();
@@ -526,8 +526,7 @@ TEST_F(MeterctlAgainstMeterd, ReconcileFindsAQuantityDrift) {
 
 TEST_F(MeterctlAgainstMeterd, ReconcileFindsAnExchangeRateDifferenceForOneCustomer) {
   Load("currencies");
-  std::string csv = EditRows(ReadFile(FixturePath("currencies_daily_rated.csv")),
-                             ",2026-11-03,",
+  std::string csv = EditRows(ReadFile(FixturePath("currencies_daily_rated.csv")), ",2026-11-03,",
                              {{",185.436000000,JPY,", ",185.313600000,JPY,"},
                               {",151.500000000000,", ",151.400000000000,"}});
   WriteFile(dir_.Join("fx.csv"), csv);
@@ -578,8 +577,7 @@ TEST_F(MeterctlAgainstMeterd, ReconcileWithAllCustomersFindsCustomersTheFileLack
   ProcessResult shortened = Ctl({"reconcile", "--file", FixturePath("basic_daily_rated.csv"),
                                  "--month", "2026-11", "--all-customers", "--max-show", "2"});
   EXPECT_EQ(shortened.exit_code, 4);
-  EXPECT_NE(shortened.out.find("... 12 more (all of them are in --report FILE)"),
-            std::string::npos)
+  EXPECT_NE(shortened.out.find("... 12 more (all of them are in --report FILE)"), std::string::npos)
       << shortened.out;
 }
 

@@ -133,8 +133,9 @@ TEST(MeterctlArgs, ParsesOptionsAnywhereAndChecksThem) {
   const OptionSpec customer{"customer", "ID", "", true};
   const OptionSpec help{"help", "", ""};
   const OptionSpec* specs[] = {&month, &json, &customer, &help};
-  std::vector<std::string> args{"c1", "--month", "2026-11", "--json", "--customer=a",
-                                "--customer", "b", "--", "--not-an-option"};
+  std::vector<std::string> args{"c1",     "--month",      "2026-11",
+                                "--json", "--customer=a", "--customer",
+                                "b",      "--",           "--not-an-option"};
   Result<ParsedArgs> p = ParseArgs(args, specs);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->positionals(), (std::vector<std::string>{"c1", "--not-an-option"}));
@@ -144,11 +145,10 @@ TEST(MeterctlArgs, ParsesOptionsAnywhereAndChecksThem) {
   std::vector<std::string> h{"-h"};
   EXPECT_TRUE(ParseArgs(h, specs)->Has("help"));
 
-  for (std::vector<std::string> bad : {std::vector<std::string>{"--nope"},
-                                       std::vector<std::string>{"--month"},
-                                       std::vector<std::string>{"--json=1"},
-                                       std::vector<std::string>{"--month", "a", "--month", "b"},
-                                       std::vector<std::string>{"-x"}}) {
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"--nope"}, std::vector<std::string>{"--month"},
+        std::vector<std::string>{"--json=1"},
+        std::vector<std::string>{"--month", "a", "--month", "b"}, std::vector<std::string>{"-x"}}) {
     EXPECT_FALSE(ParseArgs(bad, specs).ok()) << bad[0];
   }
 }

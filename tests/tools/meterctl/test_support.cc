@@ -116,8 +116,8 @@ Result<std::unique_ptr<Meterd>> Meterd::Start(const std::string& data_dir,
   const std::string port_file = data_dir + ".port";
   std::error_code ec;
   fs::remove(port_file, ec);
-  std::vector<std::string> argv_strings{METERD_BIN,  "--listen",    "127.0.0.1:0",
-                                        "--port-file", port_file,     "--data-dir",
+  std::vector<std::string> argv_strings{METERD_BIN,    "--listen",      "127.0.0.1:0",
+                                        "--port-file", port_file,       "--data-dir",
                                         data_dir,      "--fixed-clock", std::string(fixed_clock)};
   std::vector<std::string> env_strings{"PATH=/usr/bin:/bin"};
   std::vector<char*> argv = CStrings(argv_strings);
