@@ -442,6 +442,9 @@ void Connection::OnWrite(beast::error_code ec) {
   const bool linger = o.linger;
   queue_.pop_front();
   out_ = {};  // release the body now, not at the next write
+  // Moving an empty (short-string) body in keeps the old heap buffer: drop it explicitly, or an
+  // idle keep-alive connection that fetched a large export holds its memory.
+  std::string().swap(out_.body());
   if (ec) {
     if (ec == beast::error::timeout && ctx_.metrics != nullptr) {
       ctx_.metrics->CountError(RequestError::kWriteTimeout);
