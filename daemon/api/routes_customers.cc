@@ -319,6 +319,7 @@ void HandleLines(ApiContext* ctx, Request& req, Responder responder) {
     }
     decode_status = core::DecodeLine(v, &line);
     if (!decode_status.ok()) return storage::ScanStep::kStop;
+    if (!line.resource_uri.empty()) resource = line.resource_uri;
     WriteLine(w, meter, d, ent, resource, line, currency, vis.wholesale());
     last_key.assign(k);
     ++n;
@@ -360,7 +361,8 @@ void HandleUnknownUsage(ApiContext* ctx, Request& req, Responder responder) {
     bool truncated = false;
     Decimal q;
     if (!reader.ReadString(&ent) || !reader.ReadString(&meter) || !reader.ReadU32(&d) ||
-        !reader.ReadTrailingString(&resource, &truncated) || !core::DecodeQuantity(v, &q).ok()) {
+        !reader.ReadTrailingString(&resource, &truncated) ||
+        !core::DecodeUnknownLine(v, &q, &resource).ok()) {
       return storage::ScanStep::kContinue;
     }
     if (n == *limit) {

@@ -120,6 +120,7 @@ void EncodeLine(const StoredLine& line, std::string* out) {
   PutDec(out, r.billed_bc);
   PutDec(out, r.lost_pec_usd);
   PutDec(out, r.lost_pec_bc);
+  PutStr(out, line.resource_uri);
 }
 
 Status DecodeLine(std::string_view bytes, StoredLine* out) {
@@ -153,6 +154,7 @@ Status DecodeLine(std::string_view bytes, StoredLine* out) {
   r.billed_bc = rd.Dec();
   r.lost_pec_usd = rd.Dec();
   r.lost_pec_bc = rd.Dec();
+  out->resource_uri = std::string(rd.Str());
   if (!rd.done()) return Status::Corruption("line record: bad length");
   return Status::Ok();
 }
@@ -211,6 +213,22 @@ Status DecodeTotals(std::string_view bytes, StoredTotals* out) {
 void EncodeQuantity(Decimal quantity, std::string* out) {
   out->clear();
   PutDec(out, quantity);
+}
+
+void EncodeUnknownLine(Decimal quantity, std::string_view resource_uri, std::string* out) {
+  out->clear();
+  PutDec(out, quantity);
+  PutStr(out, resource_uri);
+}
+
+Status DecodeUnknownLine(std::string_view bytes, Decimal* quantity, std::string* resource_uri) {
+  Reader rd(bytes);
+  *quantity = rd.Dec();
+  if (rd.done()) return Status::Ok();
+  std::string_view uri = rd.Str();
+  if (!rd.done()) return Status::Corruption("unknown line record: bad length");
+  *resource_uri = std::string(uri);
+  return Status::Ok();
 }
 
 Status DecodeQuantity(std::string_view bytes, Decimal* out) {

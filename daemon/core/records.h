@@ -22,6 +22,9 @@ namespace meterd::core {
 struct StoredLine {
   rating::Decimal quantity;
   rating::RatedAmounts rated;
+  // The full resource URI. Keys keep only a prefix (plus a hash) of a URI too long for LMDB's
+  // 511-byte keys, so the value is where the whole URI lives.
+  std::string resource_uri;
 };
 void EncodeLine(const StoredLine& line, std::string* out);
 Status DecodeLine(std::string_view bytes, StoredLine* out);
@@ -34,9 +37,14 @@ struct StoredTotals {
 void EncodeTotals(const StoredTotals& totals, std::string* out);
 Status DecodeTotals(std::string_view bytes, StoredTotals* out);
 
-// A quantity alone (unknown-entitlement lines).
+// A quantity alone (unknown-entitlement lines), optionally followed by the full resource URI
+// (for keys that had to truncate it).
 void EncodeQuantity(rating::Decimal quantity, std::string* out);
+void EncodeUnknownLine(rating::Decimal quantity, std::string_view resource_uri, std::string* out);
 Status DecodeQuantity(std::string_view bytes, rating::Decimal* out);
+// Decodes either form; *resource_uri is left unchanged when the record carries none.
+Status DecodeUnknownLine(std::string_view bytes, rating::Decimal* quantity,
+                         std::string* resource_uri);
 
 void EncodeBudget(const rating::Budget& budget, std::string* out);
 Status DecodeBudget(std::string_view bytes, rating::Budget* out);

@@ -286,7 +286,8 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
         Decimal stored_qty;
         Status st = txn->Get(Db::kUnknownLines, key, &scratch_);
         if (st.ok()) {
-          st = DecodeQuantity(scratch_, &stored_qty);
+          std::string ignored_uri;
+          st = DecodeUnknownLine(scratch_, &stored_qty, &ignored_uri);
         } else if (st.code() == StatusCode::kNotFound) {
           st = Status::Ok();
         }
@@ -299,7 +300,7 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
         it = unknown_.emplace(key, stored_qty).first;
       }
       it->second += ev.quantity;
-      EncodeQuantity(it->second, &scratch_);
+      EncodeUnknownLine(it->second, ev.resource_uri, &scratch_);
       job->writes.Put(Db::kUnknownLines, key, scratch_);
     }
   }
@@ -350,6 +351,7 @@ Result<Shard::LedgerEntry*> Shard::GetLedger(storage::ReadTxn& txn, std::string_
     }
     decode_status = DecodeLine(v, &stored);
     if (!decode_status.ok()) return storage::ScanStep::kStop;
+    if (!stored.resource_uri.empty()) resource = stored.resource_uri;
     entry->ledger.LoadLine(
         rating::LineKey{entitlement, meter, resource, rating::Date{static_cast<int32_t>(date)}},
         stored.quantity, &stored.rated);
@@ -499,6 +501,7 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
                  v.resource_uri);
       stored.quantity = v.quantity;
       stored.rated = *v.rated;
+      stored.resource_uri.assign(v.resource_uri);
       EncodeLine(stored, &scratch_);
       job->writes.Put(Db::kLines, kb_.view(), scratch_);
     }
@@ -683,7 +686,8 @@ Status Shard::Rerate(const std::vector<std::string>& customers,
       bool truncated = false;
       Decimal q;
       if (!reader.ReadString(&rec.meter_id) || !reader.ReadU32(&date) ||
-          !reader.ReadTrailingString(&rec.resource_uri, &truncated) || !DecodeQuantity(v, &q).ok()) {
+          !reader.ReadTrailingString(&rec.resource_uri, &truncated) ||
+          !DecodeUnknownLine(v, &q, &rec.resource_uri).ok()) {
         return storage::ScanStep::kContinue;  // unreadable record: left in place, logged by stats
       }
       rec.usage_date = rating::Date{static_cast<int32_t>(date)};

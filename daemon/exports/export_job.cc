@@ -117,6 +117,7 @@ bool ExportJob::ReadLine(const storage::ReadTxn& txn, std::string_view key_rest,
   const rating::Date date{static_cast<int32_t>(day)};
   if (spec_.date && date != *spec_.date) return true;
   if (!core::DecodeLine(value, &line_).ok()) return false;
+  if (!line_.resource_uri.empty()) resource_uri_ = line_.resource_uri;  // keys may truncate it
   // Every export holds rated lines only (§8.35, §8.37; unrated usage is not invoiced).
   if (!line_.rated.rated()) return true;
 

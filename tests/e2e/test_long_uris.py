@@ -1,0 +1,52 @@
+"""Resource URIs up to the 1024-byte limit: LMDB keys keep only a prefix and a hash of them, so
+the full URI must come back from the stored value — also after a restart, when the ledger is
+rebuilt from the store — and two long URIs sharing a prefix must stay two lines."""
+
+import json
+
+from harness import DaemonTestCase
+
+CUSTOMER = "c0ffee00-0000-4000-8000-000000000001"
+ENT = "e1000000-0000-4000-8000-000000000001"
+METER = "0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01"
+
+
+def event(i, uri, qty="1"):
+    return json.dumps({"id": f"long-{i}", "entitlement_id": ENT, "meter_id": METER,
+                       "resource_uri": uri, "quantity": qty,
+                       "timestamp": "2026-11-10T10:00:00Z"})
+
+
+class LongResourceUris(DaemonTestCase):
+    def test_long_uris_round_trip_and_stay_distinct_across_a_restart(self):
+        d = self.start_daemon()
+        d.load_reference("basic")
+        base = f"/subscriptions/{ENT}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/"
+        uri_a = base + "a" * (1024 - len(base) - 1) + "x"
+        uri_b = base + "a" * (1024 - len(base) - 1) + "y"
+        self.assertEqual(len(uri_a.encode()), 1024)
+        answer = d.post_usage("\n".join([event(1, uri_a), event(2, uri_b, "2")]))
+        self.assertEqual(answer["accepted"], 2, answer)
+
+        def lines():
+            got = d.get_json(f"/v1/customers/{CUSTOMER}/lines?month=2026-11")["lines"]
+            return sorted((l["resource_uri"], l["quantity"]) for l in got)
+
+        expected = [(uri_a, "1.000000000"), (uri_b, "2.000000000")]
+        self.assertEqual(lines(), expected)
+        d.kill()
+        d.start()
+        self.assertEqual(lines(), expected)
+        answer = d.post_usage(event(3, uri_a, "4"))
+        self.assertEqual(answer["accepted"], 1, answer)
+        self.assertEqual(lines(), [(uri_a, "5.000000000"), (uri_b, "2.000000000")])
+
+    def test_long_uris_of_unknown_entitlements_keep_their_full_text(self):
+        d = self.start_daemon()
+        uri = "/subscriptions/unknown/" + "b" * 1000
+        body = json.dumps({"id": "u1", "entitlement_id": "ent-unknown", "meter_id": METER,
+                           "resource_uri": uri, "quantity": "3",
+                           "timestamp": "2026-11-10T10:00:00Z"})
+        self.assertEqual(d.post_usage(body)["accepted"], 1)
+        got = d.get_json("/v1/unknown-usage")["lines"]
+        self.assertEqual([(l["resource_uri"], l["quantity"]) for l in got], [(uri, "3.000000000")])
