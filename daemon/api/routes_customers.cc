@@ -16,6 +16,15 @@ using http::Verb;
 using rating::Decimal;
 namespace keys = storage::keys;
 
+// ?cursor= decoded ("" when absent); answers 400 and returns nullopt when malformed.
+std::optional<std::string> CursorParam(const Request& req, Responder& responder) {
+  std::optional<std::string_view> text = req.query().Get("cursor");
+  if (!text) return std::string();
+  std::optional<std::string> decoded = DecodeCursor(*text);
+  if (!decoded) SendProblem(responder, 400, "bad cursor");
+  return decoded;
+}
+
 void WriteBudgetObject(http::JsonWriter& w, const rating::Budget& b) {
   w.BeginObject();
   w.Field("amount", b.amount).Field("basis", rating::BasisName(b.basis));
@@ -64,12 +73,8 @@ void HandleListCustomers(ApiContext* ctx, Request& req, Responder responder) {
   if (!principal) return;
   auto limit = LimitParam(req, responder);
   if (!limit) return;
-  std::string after;
-  if (auto c = req.query().Get("cursor")) {
-    auto decoded = DecodeCursor(*c);
-    if (!decoded) return SendProblem(responder, 400, "bad cursor");
-    after = *decoded;
-  }
+  std::optional<std::string> after = CursorParam(req, responder);
+  if (!after) return;
   auto snap = ctx->engine->snapshot();
   std::string out;
   http::JsonWriter w(&out);
@@ -77,10 +82,10 @@ void HandleListCustomers(ApiContext* ctx, Request& req, Responder responder) {
   size_t n = 0;
   std::optional<std::string> next;
   for (const rating::Customer* c : snap->Customers()) {
-    if (!after.empty() && c->customer_id <= after) continue;
+    if (!after->empty() && c->customer_id <= *after) continue;
     if (!auth::MayAccessCustomer(*principal, *c)) continue;
     if (n == *limit) {
-      next = EncodeCursor(after);
+      next = EncodeCursor(*after);
       break;
     }
     w.BeginObject().Field("customer_id", c->customer_id).Field("name", c->name);
@@ -89,7 +94,7 @@ void HandleListCustomers(ApiContext* ctx, Request& req, Responder responder) {
     if (c->reseller_mpn_id) w.Field("reseller_mpn_id", *c->reseller_mpn_id);
     else w.Field("reseller_mpn_id", nullptr);
     w.EndObject();
-    after = c->customer_id;
+    *after = c->customer_id;
     ++n;
   }
   w.EndArray();
@@ -165,12 +170,8 @@ void HandleOverview(ApiContext* ctx, Request& req, Responder responder) {
   if (!month) return;
   auto limit = LimitParam(req, responder);
   if (!limit) return;
-  std::string after;
-  if (auto cur = req.query().Get("cursor")) {
-    auto decoded = DecodeCursor(*cur);
-    if (!decoded) return SendProblem(responder, 400, "bad cursor");
-    after = *decoded;
-  }
+  std::optional<std::string> after = CursorParam(req, responder);
+  if (!after) return;
   auto snap = ctx->engine->snapshot();
   Result<storage::ReadTxn> txn = ctx->env->BeginRead();
   if (!txn.ok()) return SendStatus(responder, Status::Unavailable(txn.status().message()));
@@ -181,10 +182,10 @@ void HandleOverview(ApiContext* ctx, Request& req, Responder responder) {
   size_t n = 0;
   std::optional<std::string> next;
   for (const rating::Customer* c : snap->Customers()) {
-    if (!after.empty() && c->customer_id <= after) continue;
+    if (!after->empty() && c->customer_id <= *after) continue;
     if (!auth::MayAccessCustomer(*principal, *c)) continue;
     if (n == *limit) {
-      next = EncodeCursor(after);
+      next = EncodeCursor(*after);
       break;
     }
     CustomerMonthState state;
@@ -207,7 +208,7 @@ void HandleOverview(ApiContext* ctx, Request& req, Responder responder) {
     }
     if (rounded) w.Field("percent_rounded", *rounded); else w.Field("percent_rounded", nullptr);
     w.EndObject();
-    after = c->customer_id;
+    *after = c->customer_id;
     ++n;
   }
   w.EndArray();

@@ -42,6 +42,20 @@ class Latch {
 
 std::string MetaKey(std::string_view name) { return std::string(name); }
 
+Status UpsertInto(rating::ReferenceBuilder& builder, const ingest::ReferenceEntity& entity) {
+  return std::visit(
+      [&](const auto& e) -> Status {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, rating::Partner>) return builder.UpsertPartner(e);
+        else if constexpr (std::is_same_v<T, rating::Reseller>) return builder.UpsertReseller(e);
+        else if constexpr (std::is_same_v<T, rating::Customer>) return builder.UpsertCustomer(e);
+        else if constexpr (std::is_same_v<T, rating::Entitlement>) return builder.UpsertEntitlement(e);
+        else return builder.UpsertGrant(e);
+      },
+      entity);
+}
+
+
 }  // namespace
 
 Engine::Engine(storage::Env* env, storage::Writer* writer, EngineOptions options)
@@ -204,16 +218,7 @@ Status Engine::LoadSnapshotFromStore() {
                      &batch);
   if (batch.rejected > 0) return Status::Corruption("stored reference data does not parse");
   for (const ingest::ReferenceLine& line : batch.entities) {
-    Status applied = std::visit(
-        [&](const auto& e) -> Status {
-          using T = std::decay_t<decltype(e)>;
-          if constexpr (std::is_same_v<T, rating::Partner>) return builder.UpsertPartner(e);
-          else if constexpr (std::is_same_v<T, rating::Reseller>) return builder.UpsertReseller(e);
-          else if constexpr (std::is_same_v<T, rating::Customer>) return builder.UpsertCustomer(e);
-          else if constexpr (std::is_same_v<T, rating::Entitlement>) return builder.UpsertEntitlement(e);
-          else return builder.UpsertGrant(e);
-        },
-        line.entity);
+    Status applied = UpsertInto(builder, line.entity);
     // Accepted once already; should a rule have tightened since, only that object is dropped.
     if (!applied.ok()) continue;
   }
@@ -334,19 +339,6 @@ Status Engine::Rerate(const rating::ReferenceChange& change, bool everything, ui
 }
 
 namespace {
-
-Status UpsertInto(rating::ReferenceBuilder& builder, const ingest::ReferenceEntity& entity) {
-  return std::visit(
-      [&](const auto& e) -> Status {
-        using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, rating::Partner>) return builder.UpsertPartner(e);
-        else if constexpr (std::is_same_v<T, rating::Reseller>) return builder.UpsertReseller(e);
-        else if constexpr (std::is_same_v<T, rating::Customer>) return builder.UpsertCustomer(e);
-        else if constexpr (std::is_same_v<T, rating::Entitlement>) return builder.UpsertEntitlement(e);
-        else return builder.UpsertGrant(e);
-      },
-      entity);
-}
 
 // An entitlement may not move to another customer: its lines live under the first one.
 Status CheckEntitlementMove(const rating::ReferenceSnapshot& snap,
