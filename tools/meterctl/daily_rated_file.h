@@ -1,10 +1,8 @@
-// Reads Microsoft's Partner Center daily-rated usage reconciliation file (CSV with the columns
-// of shared/seeds/001 lines 10019-10075) into exact records for `meterctl reconcile`. Columns
-// are found by header name (case-insensitive, any order); rows are keyed like meterd's daily
-// lines (customer, entitlement, meter, lowercased resource URI, usage date) and rows repeating
-// a key are summed. Numbers are exact decimals: a cell finer than meterd keeps (9 fractional
-// digits, 12 for the exchange rate) is rounded half-even to that precision, as meterd rounds,
-// and counted. Pure functions; thread-compatible values.
+// Reads Microsoft's Partner Center daily-rated usage file (CSV, columns of seed 001 lines
+// 10019-10075, found by header name in any order) into exact records for `meterctl reconcile`,
+// keyed like meterd's daily lines; rows repeating a key are summed. A cell finer than meterd
+// keeps (9 fractional digits, 12 for the exchange rate) is rounded half-even to that precision,
+// as meterd rounds, and counted. Pure functions; thread-compatible values.
 #pragma once
 
 #include <cstdint>
