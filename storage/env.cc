@@ -271,21 +271,23 @@ Status WriteTxn::ScanDeleteRaw(Db db, std::string_view from, ScanBound bound, vo
 Status WriteTxn::Put(Db db, std::string_view key, std::string_view value, PutMode mode) {
   if (txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
   if (!KeySizeOk(key)) return Status::InvalidArgument("bad key size");
+  MDB_cursor* c = nullptr;
+  METERD_RETURN_IF_ERROR(CachedCursor(db, &c));
   MDB_val k = Val(key);
   MDB_val v = Val(value);
   unsigned flags = 0;
   if (mode == PutMode::kNoOverwrite) flags = MDB_NOOVERWRITE;
   if (mode == PutMode::kAppend) flags = MDB_APPEND;
-  const int rc = mdb_put(txn_, dbi(db), &k, &v, flags);
+  // Through the txn's cursor rather than mdb_put: when the key lands on the page the cursor
+  // already rests on (writes in key order), LMDB skips the descent from the root.
+  const int rc = mdb_cursor_put(c, &k, &v, flags);
   if (rc == MDB_KEYEXIST && mode == PutMode::kAppend) {
     return Status::InvalidArgument("append key does not sort last");
   }
   return Check(rc);
 }
 
-Status WriteTxn::UpdateRaw(Db db, std::string_view key, void* ctx, RawUpdateFn fn) {
-  if (txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
-  if (!KeySizeOk(key)) return Status::InvalidArgument("bad key size");
+Status WriteTxn::CachedCursor(Db db, MDB_cursor** cursor) {
   MDB_cursor*& c = cursors_[static_cast<int>(db)];
   if (c == nullptr) {
     if (int rc = mdb_cursor_open(txn_, dbi(db), &c); rc != MDB_SUCCESS) {
@@ -293,6 +295,15 @@ Status WriteTxn::UpdateRaw(Db db, std::string_view key, void* ctx, RawUpdateFn f
       return Check(rc);
     }
   }
+  *cursor = c;
+  return Status::Ok();
+}
+
+Status WriteTxn::UpdateRaw(Db db, std::string_view key, void* ctx, RawUpdateFn fn) {
+  if (txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
+  if (!KeySizeOk(key)) return Status::InvalidArgument("bad key size");
+  MDB_cursor* c = nullptr;
+  METERD_RETURN_IF_ERROR(CachedCursor(db, &c));
   MDB_val k = Val(key);
   MDB_val v;
   const int rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);

@@ -155,8 +155,9 @@ class TxnBase {
   MDB_txn* txn_ = nullptr;
   bool holds_gate_ = false;
   mutable int fatal_rc_ = 0;
-  // Write txns only: one cursor per database, opened on first Update and freed by LMDB when
-  // the txn ends (so Update does not malloc a cursor per call). Never handed out.
+  // Write txns only: one cursor per database, opened on first Put/Update and freed by LMDB
+  // when the txn ends (no malloc per call; a key next to the last one skips the descent from
+  // the root). Never handed out.
   MDB_cursor* cursors_[kDbCount] = {};
 
   friend class Env;
@@ -228,6 +229,8 @@ class WriteTxn : public TxnBase {
   using RawUpdateFn = std::optional<std::string_view> (*)(void* ctx,
                                                           const std::string_view* current);
   Status UpdateRaw(Db db, std::string_view key, void* ctx, RawUpdateFn fn);
+  // The txn's cursor on db, opened on first use.
+  Status CachedCursor(Db db, MDB_cursor** cursor);
   WriteTxn(Env* env, MDB_txn* txn, bool holds_gate, bool borrowed)
       : TxnBase(env, txn, holds_gate), borrowed_(borrowed) {}
   Status ScanDeleteRaw(Db db, std::string_view from, ScanBound bound, void* ctx, RawDeleteFn fn);
