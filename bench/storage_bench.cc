@@ -404,6 +404,7 @@ BENCHMARK(BM_IngestBatchSequentialIds)
     ->Arg(1)
     ->Arg(100)
     ->Arg(1000)
+    ->Arg(3000)
     ->Arg(10000)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
