@@ -178,6 +178,14 @@ struct UsageParser::Impl {
     for (int f = 0; f < kFieldCount; ++f) {
       if (slots[f].count > 1) return Verdict{UsageError::kBadJson, kDuplicateDetail[f]};
     }
+    // An escaped NUL (\u0000) decodes to a byte that storage keys use as their field separator:
+    // identifiers that key lines may not hold it (the event id may: it is the raw last field).
+    for (int f = kEntitlementId; f <= kResourceUri; ++f) {
+      if (slots[f].kind == ScalarKind::kString &&
+          slots[f].text.find('\0') != std::string_view::npos) {
+        return Verdict{UsageError::kBadJson, "an identifier contains a NUL character (\\u0000)"};
+      }
+    }
     for (int f = kId; f <= kTimestamp; ++f) {
       const Slot& s = slots[f];
       bool missing;

@@ -363,6 +363,18 @@ TEST_F(UsageParserTest, RejectsRawNulBytesButKeepsAnEscapedNul) {
   EXPECT_EQ(b.events()[0].id, std::string_view("a\0b", 3));
 }
 
+TEST_F(UsageParserTest, RejectsAnEscapedNulInIdentifiersThatKeyLines) {
+  Line l;
+  l.entitlement_id = R"("e1\u0000x")";
+  EXPECT_EQ(Outcome(l.Json()), "bad_json");
+  l = Line();
+  l.meter_id = R"("m\u0000")";
+  EXPECT_EQ(Outcome(l.Json()), "bad_json");
+  l = Line();
+  l.resource_uri = R"("/subscriptions/s/\u0000")";
+  EXPECT_EQ(Outcome(l.Json()), "bad_json");
+}
+
 TEST_F(UsageParserTest, RejectsInvalidUtf8Anywhere) {
   for (std::string bad : {std::string("\xff"), std::string("\xc0\xaf"),  // overlong '/'
                           std::string("\xe2\x82"),                       // truncated
