@@ -86,6 +86,12 @@ int Run(const config::Config& cfg,
     return 78;
   }
   engine_options.rating.eligible_roles = cfg.rating.eligible_roles;
+  engine_options.anomaly = std::nullopt;
+  if (cfg.anomaly.enabled) {
+    Result<rating::AnomalyParams> anomaly = config::AnomalyParamsOf(cfg.anomaly);
+    if (!anomaly.ok()) return Fail("bad anomaly settings", anomaly.status());
+    engine_options.anomaly = *anomaly;
+  }
   engine_options.now = [&clock] { return clock->Now(); };
   std::atomic<webhooks::WebhookService*> webhook_service{nullptr};
   engine_options.on_alerts_committed = [&webhook_service] {

@@ -17,7 +17,7 @@ namespace meterd::rating {
 // Upper bound for AnomalyParams::window_days; keeps the evaluation on fixed stack buffers.
 inline constexpr int kMaxAnomalyWindowDays = 62;
 
-// Tunables of the rule; the daemon config maps them ([alerts.anomaly] in the TOML file).
+// Tunables of the rule; the daemon config maps them ([anomaly] in the TOML file).
 struct AnomalyParams {
   // How many complete days before the evaluated day form the history.
   int window_days = 14;

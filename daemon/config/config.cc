@@ -598,27 +598,34 @@ const std::vector<Option>& Options() {
         "webhooks.queue_capacity", "webhook-queue-capacity", "METERD_WEBHOOK_QUEUE_CAPACITY",
         "Deliveries waiting in memory; the rest wait in storage.",
         [](Config& c) -> int& { return c.webhooks.queue_capacity; }, 1, 10'000'000));
-    // [anomaly]
+    // [anomaly] (rule and defaults: docs/alerts.md)
     v.push_back(BoolOption("anomaly.enabled", "anomaly-enabled", "METERD_ANOMALY_ENABLED",
-                           "Raise anomaly alerts for daily spend far above its trailing norm.",
+                           "Raise anomaly alerts for a day's spend far above the customer's own "
+                           "recent days (docs/alerts.md).",
                            [](Config& c) -> bool& { return c.anomaly.enabled; }));
     v.push_back(IntOption<int>(
-        "anomaly.trailing_days", "anomaly-trailing-days", "METERD_ANOMALY_TRAILING_DAYS",
-        "Days forming the trailing norm.",
-        [](Config& c) -> int& { return c.anomaly.trailing_days; }, 1, 90));
+        "anomaly.window_days", "anomaly-window-days", "METERD_ANOMALY_WINDOW_DAYS",
+        "Complete days before the judged day that form its history.",
+        [](Config& c) -> int& { return c.anomaly.window_days; }, 1,
+        rating::kMaxAnomalyWindowDays));
     v.push_back(IntOption<int>(
         "anomaly.min_history_days", "anomaly-min-history-days", "METERD_ANOMALY_MIN_HISTORY_DAYS",
-        "Days with spend needed before a customer's day can be "
-        "anomalous.",
-        [](Config& c) -> int& { return c.anomaly.min_history_days; }, 1, 90));
+        "Days of history (since the customer's first usage) needed before a day can be "
+        "anomalous; at most anomaly.window_days.",
+        [](Config& c) -> int& { return c.anomaly.min_history_days; }, 1,
+        rating::kMaxAnomalyWindowDays));
     v.push_back(DecimalOption(
-        "anomaly.factor", "anomaly-factor", "METERD_ANOMALY_FACTOR",
-        "A day is anomalous above factor × its trailing norm.",
-        [](Config& c) -> std::string& { return c.anomaly.factor; }, std::nullopt));
+        "anomaly.min_score", "anomaly-min-score", "METERD_ANOMALY_MIN_SCORE",
+        "Robust z-score needed: (day - median) / (1.4826 x MAD) of the history.",
+        [](Config& c) -> std::string& { return c.anomaly.min_score; }, std::nullopt));
     v.push_back(DecimalOption(
-        "anomaly.min_daily_usd", "anomaly-min-daily-usd", "METERD_ANOMALY_MIN_DAILY_USD",
-        "Days below this list spend in USD never raise an anomaly.",
-        [](Config& c) -> std::string& { return c.anomaly.min_daily_usd; }, std::nullopt));
+        "anomaly.floor_amount", "anomaly-floor-amount", "METERD_ANOMALY_FLOOR_AMOUNT",
+        "A day's list spend below this (billing-currency units) never raises an anomaly.",
+        [](Config& c) -> std::string& { return c.anomaly.floor_amount; }, std::nullopt));
+    v.push_back(DecimalOption(
+        "anomaly.min_ratio", "anomaly-min-ratio", "METERD_ANOMALY_MIN_RATIO",
+        "A day's spend must also be at least this multiple of the history's median.",
+        [](Config& c) -> std::string& { return c.anomaly.min_ratio; }, std::nullopt));
     // [log] and top level
     v.push_back(LogLevelOption());
     v.push_back(FixedClockOption());
@@ -652,11 +659,12 @@ Status CrossCheck(const Config& c) {
         "webhooks.retry_initial (" + ShowDuration(c.webhooks.retry_initial) +
         ") exceeds webhooks.retry_max (" + ShowDuration(c.webhooks.retry_max) + ")");
   }
-  if (c.anomaly.min_history_days > c.anomaly.trailing_days) {
+  if (c.anomaly.min_history_days > c.anomaly.window_days) {
     return Status::InvalidArgument(
         "anomaly.min_history_days (" + std::to_string(c.anomaly.min_history_days) +
-        ") exceeds anomaly.trailing_days (" + std::to_string(c.anomaly.trailing_days) + ")");
+        ") exceeds anomaly.window_days (" + std::to_string(c.anomaly.window_days) + ")");
   }
+  if (Result<rating::AnomalyParams> p = AnomalyParamsOf(c.anomaly); !p.ok()) return p.status();
   return Status::Ok();
 }
 
@@ -787,6 +795,26 @@ std::string HelpLine(const Option& o, const Config& defaults) {
 }
 
 }  // namespace
+
+Result<rating::AnomalyParams> AnomalyParamsOf(const AnomalyConfig& config) {
+  rating::AnomalyParams p;
+  p.window_days = config.window_days;
+  p.min_history_days = config.min_history_days;
+  struct Field {
+    const char* name;
+    const std::string& text;
+    rating::Decimal* out;
+  };
+  for (const Field& f : {Field{"anomaly.min_score", config.min_score, &p.min_score},
+                         Field{"anomaly.floor_amount", config.floor_amount, &p.floor_amount},
+                         Field{"anomaly.min_ratio", config.min_ratio, &p.min_ratio}}) {
+    if (rating::Decimal::Parse(f.text, f.out) != rating::DecimalError::kOk) {
+      return Status::InvalidArgument(std::string(f.name) + ": not a decimal: \"" + f.text + "\"");
+    }
+  }
+  METERD_RETURN_IF_ERROR(rating::ValidateAnomalyParams(p));
+  return p;
+}
 
 std::string_view ToString(SyncMode mode) {
   switch (mode) {

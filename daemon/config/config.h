@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "rating/anomaly.h"
 #include "rating/civil_time.h"
 
 namespace meterd::config {
@@ -72,13 +73,20 @@ struct WebhookConfig {
   int queue_capacity = 10'000;
 };
 
+// The `anomaly` rule's tunables (rating::AnomalyParams; the rule is in docs/alerts.md).
+// Decimals stay text like every decimal setting; AnomalyParamsOf parses them exactly.
 struct AnomalyConfig {
   bool enabled = true;
-  int trailing_days = 14;            // the norm is the mean daily spend over these days
-  int min_history_days = 7;          // days with data needed before a customer can be anomalous
-  std::string factor = "3";          // decimal text: a day above factor × norm is anomalous
-  std::string min_daily_usd = "10";  // decimal text: days below this list_usd never alert
+  int window_days = 14;          // complete days before the judged day that form its history
+  int min_history_days = 7;      // fewer days of history never fire (a new customer)
+  std::string min_score = "6";   // robust z-score needed
+  std::string floor_amount = "10";  // minimum day spend, billing-currency units
+  std::string min_ratio = "3";   // minimum multiple of the history's median
 };
+
+// The rule's parameters; InvalidArgument naming the setting when they do not parse or are
+// inconsistent (LoadConfig already checked them, so main() only fails on a programming error).
+Result<rating::AnomalyParams> AnomalyParamsOf(const AnomalyConfig& config);
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 

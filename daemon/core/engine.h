@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "daemon/ingest/reference_parser.h"
 #include "daemon/ingest/usage_parser.h"
+#include "rating/anomaly.h"
 #include "rating/budget.h"
 #include "rating/civil_time.h"
 #include "rating/price_sheet.h"
@@ -37,6 +38,8 @@ struct EngineOptions {
   // Usage slices a shard may hold queued before SubmitUsage answers 429.
   size_t shard_queue_capacity = 256;
   std::function<rating::Timestamp()> now;  // the daemon's clock
+  // The `anomaly` alert's rule (docs/alerts.md); nullopt switches the alert off.
+  std::optional<rating::AnomalyParams> anomaly = rating::AnomalyParams{};
   // After each commit that carried alerts (on the writer thread; return quickly).
   std::function<void()> on_alerts_committed;
 };

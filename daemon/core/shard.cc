@@ -79,7 +79,8 @@ Status WriteSet::Apply(storage::WriteTxn& txn) const {
 
 // ---------------------------------------------------------------- Shard lifecycle and queues
 
-Shard::Shard(Engine* engine, size_t index) : engine_(engine), index_(index) {}
+Shard::Shard(Engine* engine, size_t index)
+    : engine_(engine), index_(index), anomaly_(engine->options().anomaly) {}
 
 Shard::~Shard() { Stop(); }
 
@@ -506,6 +507,7 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
       job->writes.Put(Db::kLines, kb_.view(), scratch_);
     }
     *changed_lines += settle_.changed.size();
+    anomaly_.OnSettled(ledger, settle_);
     StoredTotals totals{ledger.Totals(), now};
     kb_.Clear();
     keys::Totals(&kb_, customer, month);
@@ -536,7 +538,9 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
     result = EvaluateBudget(txn, entry, totals.totals, job);
   }
   touched_.clear();
-  return result;
+  // Once every touched ledger settled: a day's history may lie in another month of this job.
+  Status anomaly = anomaly_.Evaluate(txn, snapshot_.get(), now, &job->writes, &job->alerts);
+  return result.ok() ? anomaly : result;
 }
 
 // ---------------------------------------------------------------- commits
@@ -613,6 +617,7 @@ void Shard::MaybeFinishRecovery() {
   touched_.clear();
   budgets_.clear();
   pec_lost_fired_.clear();
+  anomaly_.Clear();
   unknown_.clear();
   pending_.clear();
   broken_.store(false, std::memory_order_release);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "daemon/core/anomaly_watch.h"
 #include "daemon/core/engine.h"
 #include "rating/budget.h"
 #include "rating/month_ledger.h"
@@ -158,6 +159,7 @@ class Shard {
   std::string scratch_;
   rating::SettleResult settle_;
   std::vector<rating::BudgetCrossing> crossings_;
+  AnomalyWatch anomaly_;  // anomaly alerts of this shard's customers (anomaly_watch.h)
 };
 
 }  // namespace meterd::core

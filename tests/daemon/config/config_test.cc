@@ -128,8 +128,11 @@ allow_private = true
 give_up_after = "3d"
 
 [anomaly]
-factor = "2.5"
-min_daily_usd = 25
+window_days = 21
+min_history_days = 10
+min_score = "4.5"
+floor_amount = 25
+min_ratio = "2.5"
 
 [log]
 level = "debug"
@@ -156,8 +159,11 @@ level = "debug"
   EXPECT_EQ(c.rating.dedupe_retention_days, 40);
   EXPECT_TRUE(c.webhooks.allow_private);
   EXPECT_EQ(c.webhooks.give_up_after, milliseconds(3LL * 86'400'000));
-  EXPECT_EQ(c.anomaly.factor, "2.5");
-  EXPECT_EQ(c.anomaly.min_daily_usd, "25");
+  EXPECT_EQ(c.anomaly.window_days, 21);
+  EXPECT_EQ(c.anomaly.min_history_days, 10);
+  EXPECT_EQ(c.anomaly.min_score, "4.5");
+  EXPECT_EQ(c.anomaly.floor_amount, "25");
+  EXPECT_EQ(c.anomaly.min_ratio, "2.5");
   EXPECT_EQ(c.log.level, LogLevel::kDebug);
   ASSERT_TRUE(c.fixed_clock.has_value());
   EXPECT_EQ(c.fixed_clock->nanos, int64_t{1'795'179'900} * 1'000'000'000);
@@ -246,7 +252,8 @@ TEST_F(ConfigTest, ChecksDecimalsExactlyAndNeverAsFloats) {
   EXPECT_FALSE(Load({"--pec-rate", "0.1234567891"}).ok());  // a 10th fractional digit
   EXPECT_FALSE(Load({"--pec-rate", "-0.1"}).ok());
   EXPECT_FALSE(Load({"--pec-rate", ".15"}).ok());
-  EXPECT_FALSE(Load({"--anomaly-factor", "three"}).ok());
+  EXPECT_FALSE(Load({"--anomaly-min-ratio", "three"}).ok());
+  EXPECT_FALSE(Load({"--anomaly-min-score", "-1"}).ok());
   const std::string reason = Reason(Load({"--config", WriteToml("[rating]\npec_rate = 0.15\n")}));
   EXPECT_NE(reason.find("TOML float"), std::string::npos) << reason;
   EXPECT_NE(reason.find("as strings"), std::string::npos) << reason;
@@ -277,6 +284,34 @@ TEST_F(ConfigTest, RejectsInconsistentCombinations) {
             std::string::npos);
   EXPECT_FALSE(Load({"--map-size", "2GiB", "--map-max", "1GiB"}).ok());
   EXPECT_FALSE(Load({"--webhook-retry-initial", "2h", "--webhook-retry-max", "1h"}).ok());
+  EXPECT_NE(Reason(Load({"--anomaly-window-days", "5"})).find("exceeds anomaly.window_days"),
+            std::string::npos);
+  EXPECT_TRUE(Load({"--anomaly-window-days", "5", "--anomaly-min-history-days", "5"}).ok());
+  EXPECT_FALSE(Load({"--anomaly-window-days", "63"}).ok());  // the rule's fixed buffers hold 62
+}
+
+TEST_F(ConfigTest, AnomalyDefaultsAreTheRuleOfTheAlertsPage) {
+  auto r = Load({});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Result<rating::AnomalyParams> p = AnomalyParamsOf(r->config.anomaly);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const rating::AnomalyParams want;  // docs/alerts.md: 14, 7, 6, 10, 3
+  EXPECT_TRUE(r->config.anomaly.enabled);
+  EXPECT_EQ(p->window_days, want.window_days);
+  EXPECT_EQ(p->min_history_days, want.min_history_days);
+  EXPECT_EQ(p->min_score, want.min_score);
+  EXPECT_EQ(p->floor_amount, want.floor_amount);
+  EXPECT_EQ(p->min_ratio, want.min_ratio);
+
+  auto set = Load({"--anomaly-min-score", "4.25", "--anomaly-floor-amount", "0.5",
+                   "--anomaly-min-ratio", "2", "--anomaly-enabled=false"});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  Result<rating::AnomalyParams> q = AnomalyParamsOf(set->config.anomaly);
+  ASSERT_TRUE(q.ok());
+  EXPECT_FALSE(set->config.anomaly.enabled);
+  EXPECT_EQ(q->min_score, rating::Decimal::FromNanos(4'250'000'000));
+  EXPECT_EQ(q->floor_amount, rating::Decimal::FromNanos(500'000'000));
+  EXPECT_EQ(q->min_ratio, rating::Decimal::FromInteger(2));
 }
 
 TEST_F(ConfigTest, ExitsWith78AndOneLineOnABadConfig) {
