@@ -222,20 +222,21 @@ Status WebhookService::Start() {
 }
 
 void WebhookService::Stop() {
+  stopping_.store(true);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+    // Under wake_mu_ so the delivery thread cannot miss it between its check and its wait.
+    std::lock_guard<std::mutex> lock(wake_mu_);
   }
-  cv_.notify_all();
+  wake_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 void WebhookService::Wake() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(wake_mu_);
     woken_ = true;
   }
-  cv_.notify_all();
+  wake_cv_.notify_all();
 }
 
 Status WebhookService::Persist(const Endpoint& e) {
@@ -302,8 +303,7 @@ Result<Webhook> WebhookService::Put(const std::string& partner_id, const std::st
   e.state.next_attempt_ns = 0;
   METERD_RETURN_IF_ERROR(Persist(e));
   endpoints_[key] = e;
-  woken_ = true;
-  cv_.notify_all();
+  Wake();  // wake_mu_ after mu_: the only order the two are ever taken in
   return e.hook;
 }
 
@@ -333,16 +333,20 @@ Status WebhookService::Delete(const std::string& partner_id, const std::string& 
 }
 
 void WebhookService::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    woken_ = false;
-    lock.unlock();
+  // Woken by every commit that carries alerts (no polling delay); the timed wait only serves
+  // retries that come due.
+  while (!stopping_.load()) {
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      woken_ = false;
+    }
     int64_t next_due = DeliverDue();
-    lock.lock();
-    if (stopping_) break;
+    std::unique_lock<std::mutex> lock(wake_mu_);
+    if (stopping_.load()) break;
     if (woken_) continue;
     int64_t wait_ns = std::clamp<int64_t>(next_due - WallNanos(), 1'000'000, 1'000'000'000);
-    cv_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [&] { return stopping_ || woken_; });
+    wake_cv_.wait_for(lock, std::chrono::nanoseconds(wait_ns),
+                      [&] { return stopping_.load() || woken_; });
   }
 }
 

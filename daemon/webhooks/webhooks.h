@@ -101,11 +101,16 @@ class WebhookService {
   const config::WebhookConfig config_;
   Counters counters_;
 
+  // Guards endpoints_ and may be held across a storage commit (Persist), so the writer thread
+  // must never take it: Wake runs on the writer thread (after each commit carrying alerts) and
+  // only takes wake_mu_, a leaf lock held for a few instructions. One lock for both once let the
+  // delivery thread, persisting under mu_, wait for a writer that waited for mu_ in Wake.
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::map<std::string, Endpoint> endpoints_;  // partner_id 0x00 webhook_id
-  bool stopping_ = false;
-  bool woken_ = false;
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool woken_ = false;  // guarded by wake_mu_
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

@@ -19,7 +19,7 @@ CUSTOMER = "c0ffee00-0000-4000-8000-000000000001"
 class Receiver:
     """An HTTP receiver on 127.0.0.1:0 that records deliveries and answers from a script."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.lock = threading.Lock()
         self.deliveries = []  # (received_monotonic, headers, body, answered_status)
         self.statuses = []    # answers to give, in order; then `default`
@@ -40,14 +40,17 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/meterd"
 
     def close(self):
+        if self.server is None:
+            return
         self.server.shutdown()
         self.server.server_close()
+        self.server = None
 
     def wait_for(self, predicate, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -128,6 +131,13 @@ class Deliveries(WebhookTestCase):
         for _, headers, body, _ in got:
             self.assertTrue(verify(secret, headers, body))
             self.assertEqual(json.loads(body)["kind"], "budget_actual")
+        # The check is not vacuous: another secret, or a changed body, does not verify.
+        other = "whsec_" + base64.b64encode(b"\x01" * 24).decode()
+        self.assertFalse(verify(other, got[0][1], got[0][2]))
+        self.assertFalse(verify(secret, got[0][1], got[0][2] + b" "))
+        # Exponential back-off with equal jitter from 50 ms: at least 25 ms, then 50 ms.
+        self.assertGreaterEqual(got[1][0] - got[0][0], 0.025)
+        self.assertGreaterEqual(got[2][0] - got[1][0], 0.050)
 
     def test_410_gone_disables_the_endpoint(self):
         d = self.start()
@@ -165,7 +175,67 @@ class Deliveries(WebhookTestCase):
         self.assertEqual(d.get("/v1/webhooks/h1", token=ingest).status, 403)
 
 
+class CommitsDuringDeliveries(WebhookTestCase):
+    def test_alert_commits_while_deliveries_are_recorded_neither_block_nor_lose_one(self):
+        # Each delivery records its cursor with a storage commit; each commit carrying alerts
+        # wakes the delivery thread from the storage writer. Both at once used to deadlock (the
+        # recording held the lock the wake-up needed while waiting for the writer).
+        d = self.start()
+        n = 150
+        ref = []
+        for i in range(n):
+            c = f"c0ffee00-0000-4000-8000-1{i:011d}"
+            ref.append({"type": "customer", "customer_id": c, "name": f"C{i}",
+                        "domain": f"c{i}.example", "country": "US", "partner_id": PARTNER})
+            ref.append({"type": "entitlement", "entitlement_id": f"e{i:035d}",
+                        "customer_id": c, "description": "Azure plan", "offer": "azure_plan",
+                        "created_at": "2026-01-01T00:00:00Z", "aobo": True})
+        token = self.setup_basic(d)
+        r = d.request("POST", "/v1/reference", "\n".join(json.dumps(o) for o in ref) + "\n",
+                      content_type="application/x-ndjson")
+        self.assertEqual(r.status, 200, r)
+        r = d.request("POST", "/v1/budgets:batchSet",
+                      {"customer_ids": [o["customer_id"] for o in ref[::2]], "amount": "0.01",
+                       "thresholds": [50], "forecast_thresholds": []})
+        self.assertEqual(r.status, 200, r)
+        self.put_hook(d, token, kinds=["budget_actual"])
+        vm = "0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01"
+        for i in range(n):
+            ev = {"id": f"x{i}", "entitlement_id": f"e{i:035d}", "meter_id": vm,
+                  "resource_uri": f"/subscriptions/e{i:035d}/resourceGroups/r/providers/"
+                                  "Microsoft.Compute/virtualMachines/vm",
+                  "quantity": "1", "timestamp": "2026-11-19T12:00:00Z"}
+            r = d.request("POST", "/v1/usage", json.dumps(ev) + "\n",
+                          content_type="application/x-ndjson", timeout=10)
+            self.assertEqual(r.status, 200, f"event {i}: {r!r}")
+        got = self.receiver.wait_for(lambda ds: len(ds) >= n, timeout=30)
+        alerts, _ = d.all_alerts(token=token)
+        self.assertEqual(len(alerts), n)
+        self.assertEqual([h["webhook-id"] for _, h, _, _ in got], [a["id"] for a in alerts])
+
+
 class CrashBetweenCommitAndDelivery(WebhookTestCase):
+    def test_kill_9_while_the_receiver_is_down_gives_exactly_one_delivery_each_after_restart(self):
+        d = self.start()
+        token = self.setup_basic(d)
+        secret = self.put_hook(d, token)
+        port = self.receiver.server.server_address[1]
+        self.receiver.close()  # nothing listens: every attempt fails before reaching anyone
+        self.post_basic_usage(d)
+        alerts, _ = d.all_alerts(token=token)
+        self.assertEqual(len(alerts), 3, alerts)
+        time.sleep(0.2)  # a few failed attempts (connection refused) are made and recorded
+        d.kill()
+        self.receiver = Receiver(port=port)
+        self.addCleanup(self.receiver.close)
+        d.start()
+        got = self.receiver.wait_for(lambda ds: len(ds) >= 3)
+        time.sleep(0.5)  # anything more would be a duplicate
+        got = list(self.receiver.deliveries)
+        self.assertEqual([h["webhook-id"] for _, h, _, _ in got], [a["id"] for a in alerts])
+        for _, headers, body, _ in got:
+            self.assertTrue(verify(secret, headers, body))
+
     def test_kill_9_before_delivery_gives_exactly_one_delivery_after_restart(self):
         d = self.start(retry="1h")
         token = self.setup_basic(d)
