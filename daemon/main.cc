@@ -23,6 +23,7 @@
 #include "daemon/lifecycle/signals.h"
 #include "daemon/lifecycle/systemd.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/webhooks/webhook_metrics.h"
 #include "daemon/webhooks/webhooks.h"
 #include "storage/env.h"
 #include "storage/writer.h"
@@ -113,6 +114,7 @@ int Run(const config::Config& cfg,
 
   metrics::Metrics metrics(METERD_VERSION);
   core::RegisterEngineMetrics(metrics, engine, **writer, **env);
+  webhooks::RegisterWebhookMetrics(metrics, webhook_delivery);
 
   auth::TokenTable tokens;
   boost::asio::thread_pool control(1);

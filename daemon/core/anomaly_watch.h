@@ -65,7 +65,7 @@ class AnomalyWatch {
     rating::CurrencyCode currency;  // of its rated lines
   };
   struct Customer {
-    std::map<int32_t, MonthDays> months;  // by Month::index
+    std::map<int32_t, MonthDays> months;    // by Month::index
     std::optional<int32_t> earliest_month;  // earliest month with stored or settled usage
     bool earliest_read = false;             // the store's months were scanned
     std::set<int32_t> fired;                // days (Date::days) known to have fired
@@ -77,8 +77,8 @@ class AnomalyWatch {
   Result<MonthDays*> Month(storage::ReadTxn& txn, const std::string& customer_id, Customer* c,
                            rating::Month month);
   Status Judge(storage::ReadTxn& txn, const rating::ReferenceSnapshot* snapshot,
-               rating::Timestamp now, const std::string& customer_id, Customer* c,
-               rating::Date day, WriteSet* writes, uint64_t* alerts);
+               rating::Timestamp now, const std::string& customer_id, Customer* c, rating::Date day,
+               WriteSet* writes, uint64_t* alerts);
 
   const std::optional<rating::AnomalyParams> params_;
   struct Hash {

@@ -1,9 +1,5 @@
 #include "daemon/webhooks/webhooks.h"
 
-#include <chrono>
-#include <cstring>
-#include <random>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,6 +7,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstring>
+#include <random>
 
 #include "daemon/auth/webhook_signature.h"
 #include "daemon/core/records.h"
@@ -120,7 +119,10 @@ Result<int> Exchange(Stream& stream, net::io_context& ioc, http::request<http::s
   http::response<http::string_body> res;
   beast::flat_buffer buffer;
   http::async_write(stream, req, [&](beast::error_code e, size_t) {
-    if (e) { ec = e; return; }
+    if (e) {
+      ec = e;
+      return;
+    }
     http::async_read(stream, buffer, res, [&](beast::error_code e2, size_t) { ec = e2; });
   });
   ioc.restart();
@@ -179,7 +181,8 @@ bool IsPrivateAddress(std::string_view ip_literal) {
   if (ec) return false;
   if (a.is_v6()) {
     net::ip::address_v6 v6 = a.to_v6();
-    if (v6.is_v4_mapped()) return IsPrivateAddress(net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string());
+    if (v6.is_v4_mapped())
+      return IsPrivateAddress(net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string());
     auto b = v6.to_bytes();
     return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() ||
            (b[0] & 0xfe) == 0xfc;  // fc00::/7 unique local
@@ -202,19 +205,19 @@ Status WebhookService::Start() {
   Status decode = Status::Ok();
   Status st = txn->Scan(Db::kWebhooks, {}, storage::ScanBound::None(),
                         [&](std::string_view k, std::string_view v) {
-    size_t sep = k.find('\0');
-    Endpoint e;
-    if (sep == std::string_view::npos || !DecodeWebhook(v, &e.hook)) {
-      decode = Status::Corruption("webhook record");
-      return storage::ScanStep::kStop;
-    }
-    e.hook.partner_id = std::string(k.substr(0, sep));
-    e.hook.webhook_id = std::string(k.substr(sep + 1));
-    std::string state;
-    if (txn->Get(Db::kOutbox, k, &state).ok()) DecodeState(state, &e.state);
-    endpoints_.emplace(std::string(k), std::move(e));
-    return storage::ScanStep::kContinue;
-  });
+                          size_t sep = k.find('\0');
+                          Endpoint e;
+                          if (sep == std::string_view::npos || !DecodeWebhook(v, &e.hook)) {
+                            decode = Status::Corruption("webhook record");
+                            return storage::ScanStep::kStop;
+                          }
+                          e.hook.partner_id = std::string(k.substr(0, sep));
+                          e.hook.webhook_id = std::string(k.substr(sep + 1));
+                          std::string state;
+                          if (txn->Get(Db::kOutbox, k, &state).ok()) DecodeState(state, &e.state);
+                          endpoints_.emplace(std::string(k), std::move(e));
+                          return storage::ScanStep::kContinue;
+                        });
   if (!st.ok()) return st;
   METERD_RETURN_IF_ERROR(decode);
   thread_ = std::thread([this] { Run(); });
@@ -385,22 +388,26 @@ int64_t WebhookService::DeliverDue() {
         storage::KeyBuilder kb;
         storage::keys::Sequence(&kb, e.state.cursor + 1);
         core::StoredAlert alert;
-        Status st = txn->Scan(Db::kAlerts, kb.view(), storage::ScanBound::None(),
-                              [&](std::string_view k, std::string_view v) {
-          if (k.size() != 8 || !core::DecodeAlert(v, &alert).ok()) return storage::ScanStep::kStop;
-          uint64_t s = (uint64_t{storage::GetU32BE(k.data())} << 32) | storage::GetU32BE(k.data() + 4);
-          const rating::Customer* c = snap->FindCustomer(alert.customer_id);
-          bool wanted = c && c->partner_id == e.hook.partner_id &&
-                        (e.hook.kinds.empty() ||
-                         std::find(e.hook.kinds.begin(), e.hook.kinds.end(), alert.kind) != e.hook.kinds.end());
-          if (!wanted) {
-            scanned_to = s;
-            return storage::ScanStep::kContinue;
-          }
-          seq = s;
-          body = "{\"id\":\"" + core::AlertId(s) + "\"," + alert.json_members + "}";
-          return storage::ScanStep::kStop;
-        });
+        Status st = txn->Scan(
+            Db::kAlerts, kb.view(), storage::ScanBound::None(),
+            [&](std::string_view k, std::string_view v) {
+              if (k.size() != 8 || !core::DecodeAlert(v, &alert).ok())
+                return storage::ScanStep::kStop;
+              uint64_t s =
+                  (uint64_t{storage::GetU32BE(k.data())} << 32) | storage::GetU32BE(k.data() + 4);
+              const rating::Customer* c = snap->FindCustomer(alert.customer_id);
+              bool wanted =
+                  c && c->partner_id == e.hook.partner_id &&
+                  (e.hook.kinds.empty() || std::find(e.hook.kinds.begin(), e.hook.kinds.end(),
+                                                     alert.kind) != e.hook.kinds.end());
+              if (!wanted) {
+                scanned_to = s;
+                return storage::ScanStep::kContinue;
+              }
+              seq = s;
+              body = "{\"id\":\"" + core::AlertId(s) + "\"," + alert.json_members + "}";
+              return storage::ScanStep::kStop;
+            });
         if (!st.ok()) return next_due;
       }
       if (!seq) {
@@ -436,18 +443,22 @@ int64_t WebhookService::DeliverDue() {
         counters_.failed_attempts.fetch_add(1);
         if (e.state.attempts == 0) e.state.first_failure_ns = now;
         ++e.state.attempts;
-        int64_t give_up_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(config_.give_up_after).count();
+        int64_t give_up_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(config_.give_up_after).count();
         if (now - e.state.first_failure_ns >= give_up_ns) {
           counters_.gave_up.fetch_add(1);
-          lifecycle::LogWarning("webhook " + e.hook.webhook_id + " gave up on " + core::AlertId(*seq));
+          lifecycle::LogWarning("webhook " + e.hook.webhook_id + " gave up on " +
+                                core::AlertId(*seq));
           e.state.cursor = *seq;
           e.state.attempts = 0;
           e.state.first_failure_ns = 0;
           e.state.next_attempt_ns = 0;
         } else {
           // Exponential back-off with "equal jitter": half fixed, half random.
-          int64_t base = std::chrono::duration_cast<std::chrono::nanoseconds>(config_.retry_initial).count();
-          int64_t cap = std::chrono::duration_cast<std::chrono::nanoseconds>(config_.retry_max).count();
+          int64_t base =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(config_.retry_initial).count();
+          int64_t cap =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(config_.retry_max).count();
           int64_t delay = base;
           for (uint32_t i = 1; i < e.state.attempts && delay < cap; ++i) delay *= 2;
           delay = std::min(delay, cap);

@@ -29,17 +29,17 @@ struct Webhook {
   std::string partner_id;
   std::string webhook_id;
   std::string url;
-  std::string secret;  // "whsec_…"
+  std::string secret;                    // "whsec_…"
   std::vector<rating::AlertKind> kinds;  // empty: every kind
   bool disabled = false;                 // the receiver answered 410 Gone
   std::string disabled_reason;
 };
 
 struct DeliveryState {
-  uint64_t cursor = 0;          // alerts up to this sequence are done for this endpoint
-  uint32_t attempts = 0;        // failed attempts of the alert after the cursor
-  int64_t first_failure_ns = 0; // wall clock of its first failure
-  int64_t next_attempt_ns = 0;  // wall clock before which it is not retried
+  uint64_t cursor = 0;           // alerts up to this sequence are done for this endpoint
+  uint32_t attempts = 0;         // failed attempts of the alert after the cursor
+  int64_t first_failure_ns = 0;  // wall clock of its first failure
+  int64_t next_attempt_ns = 0;   // wall clock before which it is not retried
 };
 
 struct Counters {

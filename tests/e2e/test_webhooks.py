@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from harness import ADMIN, DaemonTestCase, EXAMPLES_DIR
+from harness import ADMIN, NO_TOKEN, DaemonTestCase, EXAMPLES_DIR
 
 PARTNER = "7d3f1c2a-0000-4000-8000-000000000001"
 CUSTOMER = "c0ffee00-0000-4000-8000-000000000001"
@@ -138,6 +138,10 @@ class Deliveries(WebhookTestCase):
         # Exponential back-off with equal jitter from 50 ms: at least 25 ms, then 50 ms.
         self.assertGreaterEqual(got[1][0] - got[0][0], 0.025)
         self.assertGreaterEqual(got[2][0] - got[1][0], 0.050)
+        # Operators see the same in the delivery metrics.
+        text = d.get("/metrics", token=NO_TOKEN).body.decode()
+        self.assertIn('meterd_webhook_deliveries_total{result="failed"} 2', text)
+        self.assertRegex(text, r'meterd_webhook_deliveries_total\{result="delivered"\} [1-9]')
 
     def test_410_gone_disables_the_endpoint(self):
         d = self.start()
