@@ -170,8 +170,12 @@ Status AnomalyWatch::Judge(storage::ReadTxn& txn, const rating::ReferenceSnapsho
   Result<MonthDays*> own = Month(txn, customer_id, c, month);
   if (!own.ok()) return own.status();
   const Decimal spend = (*own)->spend[DayIndex(day)];
-  // Cheap exits before any history is gathered: the rule's floor comes first anyway.
-  if (spend < params.floor_amount || spend.IsZero()) return Status::Ok();
+  // Cheap exits before any history is gathered: a day that fired stays fired, and the rule's
+  // floor comes first anyway (a big customer's busy day is judged on every job, so this
+  // matters).
+  if (c->fired.count(day.days) || spend < params.floor_amount || spend.IsZero()) {
+    return Status::Ok();
+  }
 
   if (!c->earliest_read) {
     kb_.Clear();
@@ -217,7 +221,7 @@ Status AnomalyWatch::Judge(storage::ReadTxn& txn, const rating::ReferenceSnapsho
   }
   const rating::AnomalyAssessment verdict = rating::AssessDailySpend(
       spend, std::span<const Decimal>(history_.data(), static_cast<size_t>(n)), params);
-  if (!verdict.fires() || c->fired.count(day.days)) return Status::Ok();
+  if (!verdict.fires()) return Status::Ok();
 
   // At most once per (customer, day): the mark is stored with the alert.
   kb_.Clear();

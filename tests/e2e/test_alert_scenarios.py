@@ -23,8 +23,11 @@ HEADER = ("ProductId,SkuId,MeterId,MeterName,MeterCategory,MeterSubCategory,Mete
 NOISY = ["10", "12", "8", "11", "9", "10", "13", "7", "10", "11", "9", "12", "10", "8"]
 
 
-def price_row(market, price):
-    return (f"DZH318Z0VIRT,0001,{METER},D2s v3,Virtual Machines,,US East,1 Hour,{market},USD,"
+METER_B = "5b7f0e8c-2f44-4d0a-8e61-7c9a3b1d2e02"
+
+
+def price_row(market, price, meter=METER):
+    return (f"DZH318Z0VIRT,0001,{meter},D2s v3,Virtual Machines,,US East,1 Hour,{market},USD,"
             f"{price},0,,2026-01-01,,Azure,Microsoft")
 
 
@@ -80,10 +83,10 @@ class AlertScenario(DaemonTestCase):
                             "forecast_thresholds": list(forecast)})
         self.assertStatus(r, 200, "PUT budget")
 
-    def use(self, n, quantity, day, hour="12:00:00"):
+    def use(self, n, quantity, day, hour="12:00:00", meter=METER):
         """Posts one event of `quantity` units for customer n's entitlement on `day`."""
         ev = {"id": f"ev-{next(self.ids)}", "entitlement_id": entitlement_id(n),
-              "meter_id": METER, "quantity": str(quantity), "timestamp": f"{day}T{hour}Z",
+              "meter_id": meter, "quantity": str(quantity), "timestamp": f"{day}T{hour}Z",
               "resource_uri": f"/subscriptions/{entitlement_id(n)}/resourceGroups/rg/providers/"
                               "Microsoft.Compute/virtualMachines/vm1"}
         answer = self.d.post_usage(json.dumps(ev) + "\n")
@@ -272,6 +275,22 @@ class Anomaly(AlertScenario):
         alerts = self.new_alerts()
         self.assertEqual([(a["kind"], a["date"], a["spend"]) for a in alerts],
                          [("anomaly", "2026-11-15", "50.000000000")])
+
+    def test_a_price_correction_that_multiplies_a_days_spend_fires_for_that_day(self):
+        self.post_pricesheet([price_row("US", "1", meter=METER_B)])
+        self.add_customer(1)
+        self.post_history(1, ["10"] * 14, 6)  # 11-06 .. 11-19 on the first meter
+        self.use(1, "10", "2026-11-20", hour="09:00:00", meter=METER_B)
+        self.use(1, "10", "2026-11-20", hour="10:00:00")
+        self.assertEqual(self.new_alerts(), [])
+        # The second meter really costs 2.5: 11-20 becomes 35 (>= 3 x 10 over a flat history);
+        # only that day's line moved, so only that day is judged.
+        result = self.post_pricesheet([price_row("US", "2.5", meter=METER_B)])
+        self.assertGreaterEqual(result["rerated_lines"], 1, result)
+        alerts = self.new_alerts()
+        self.assertEqual([(a["kind"], a["date"], a["spend"]) for a in alerts],
+                         [("anomaly", "2026-11-20", "35.000000000")])
+        self.assertIn("every one of them 10.000000000", alerts[0]["detail"])
 
     def test_a_new_customer_has_no_norm_yet_and_idle_days_count_as_zero(self):
         self.add_customer(1)
