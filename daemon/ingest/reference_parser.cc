@@ -170,9 +170,13 @@ class FieldReader {
         Fail(ReferenceError::kTooLong, "the id in the path is longer than 128 bytes");
         return {};
       }
+      if (HasNul(path_id)) {
+        Fail(ReferenceError::kBadValue, "the id in the path contains a NUL character");
+        return {};
+      }
       return Lower(path_id);
     }
-    auto s = String(f, kMaxReferenceIdBytes);
+    auto s = KeyString(f, kMaxReferenceIdBytes);
     if (problem_) return {};
     if (!s || s->empty()) {
       Fail(ReferenceError::kMissingField, Quoted(kRefFieldNames[f]) + " is missing or empty");
@@ -188,14 +192,14 @@ class FieldReader {
 
   // An optional id, lowercased; "" counts as absent.
   std::optional<std::string> OptionalId(RefField f) {
-    auto s = String(f, kMaxReferenceIdBytes);
+    auto s = KeyString(f, kMaxReferenceIdBytes);
     if (!s || s->empty()) return std::nullopt;
     return Lower(*s);
   }
 
   // A required lowercased string with a custom limit (scope).
   std::string LowerText(RefField f, size_t limit) {
-    auto s = String(f, limit);
+    auto s = KeyString(f, limit);
     if (problem_) return {};
     if (!s || s->empty()) {
       Fail(ReferenceError::kMissingField, Quoted(kRefFieldNames[f]) + " is missing or empty");
@@ -290,6 +294,21 @@ class FieldReader {
       return std::nullopt;
     }
     return s.text;
+  }
+
+  static bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+  // String() for values that end up in storage keys or are compared as keys (ids, scope, role).
+  // Keys separate their fields with NUL, so an escaped \u0000 in one could make two different
+  // objects share a key or a prefix scan cross into another object's records. Free text (name,
+  // domain, description) is stored in values only and may hold it.
+  std::optional<std::string_view> KeyString(RefField f, size_t limit) {
+    auto s = String(f, limit);
+    if (s && HasNul(*s)) {
+      Fail(ReferenceError::kBadValue, Quoted(kRefFieldNames[f]) + " contains a NUL character");
+      return std::nullopt;
+    }
+    return s;
   }
 
   void Fail(ReferenceError error, std::string detail) {
