@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "daemon/api/api_internal.h"
+#include "daemon/ingest/json_fields.h"
 #include "daemon/lifecycle/log.h"
 #include "storage/schema.h"
 
@@ -133,6 +136,23 @@ std::optional<std::string> DecodeCursor(std::string_view cursor) {
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
+}
+
+std::optional<simdjson::dom::object> ParseJsonObjectBody(simdjson::dom::parser& parser,
+                                                         std::string_view body,
+                                                         http::Responder& responder) {
+  // allocate() sets the depth limit with the capacity; parse() keeps it (it would only grow).
+  simdjson::dom::element doc;
+  simdjson::dom::object object;
+  if (parser.allocate(std::max<size_t>(body.size(), 64), ingest::kMaxJsonDepth) !=
+          simdjson::SUCCESS ||
+      parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(object) != simdjson::SUCCESS) {
+    SendProblem(responder, 400,
+                "body must be one JSON object (UTF-8, nested at most 32 levels deep)");
+    return std::nullopt;
+  }
+  return object;
 }
 
 std::string LowerId(std::string_view id) { return rating::LowercaseAscii(id); }

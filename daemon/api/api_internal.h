@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <boost/asio/post.hpp>
+#include <simdjson.h>
 
 #include "daemon/api/api.h"
 #include "daemon/http/json_writer.h"
@@ -40,6 +41,15 @@ std::optional<size_t> LimitParam(const http::Request& req, http::Responder& resp
 // Opaque cursors: hex of the last key returned.
 std::string EncodeCursor(std::string_view key);
 std::optional<std::string> DecodeCursor(std::string_view cursor);
+
+// Parses a small JSON body that routes read through simdjson's DOM (tokens, webhooks) with the
+// rules every body meets (docs/errors.md): at most ingest::kMaxJsonDepth levels of nesting and a
+// JSON object at the top. Returns the object, which lives as long as `parser`; on failure
+// answers 400 and returns nullopt. Callers still reject known fields given twice: the DOM keeps
+// both, and "last one wins" would let two parsers on a request's path disagree about it.
+std::optional<simdjson::dom::object> ParseJsonObjectBody(simdjson::dom::parser& parser,
+                                                         std::string_view body,
+                                                         http::Responder& responder);
 
 // The lowercased form of a path id (ids are case-insensitive).
 std::string LowerId(std::string_view id);

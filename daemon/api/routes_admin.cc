@@ -45,33 +45,35 @@ struct TokenRequest {
   std::string role, partner_id, mpn_id, name;
 };
 
-// {"role":..,"partner_id":..,"mpn_id":..,"name":..}: 400 when not that JSON shape.
-Result<TokenRequest> ParseTokenRequest(const std::string& body) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
-    return Status::InvalidArgument("body must be a JSON object");
-  }
+// {"role":..,"partner_id":..,"mpn_id":..,"name":..} from a parsed body: InvalidArgument (400)
+// for a field that is not a string or a known field given twice. A repeated "role" must not
+// quietly mean its last value: a proxy or audit log reading the first would see another role.
+Result<TokenRequest> ParseTokenRequest(simdjson::dom::object object) {
   TokenRequest out;
-  for (auto [key, value] : doc.get_object()) {
-    std::string* field = key == "role" ? &out.role
-                         : key == "partner_id" ? &out.partner_id
-                         : key == "mpn_id" ? &out.mpn_id
-                         : key == "name" ? &out.name
-                                         : nullptr;
-    if (!field || value.is_null()) continue;
+  bool seen[4] = {};
+  for (auto [key, value] : object) {
+    const int index = key == "role" ? 0 : key == "partner_id" ? 1 : key == "mpn_id" ? 2
+                      : key == "name" ? 3 : -1;
+    if (index < 0) continue;
+    if (seen[index]) return Status::InvalidArgument(std::string(key) + " is given twice");
+    seen[index] = true;
+    if (value.is_null()) continue;
     std::string_view s;
     if (value.get_string().get(s) != simdjson::SUCCESS) {
       return Status::InvalidArgument(std::string(key) + " must be a string");
     }
-    *field = std::string(s);
+    std::string* fields[] = {&out.role, &out.partner_id, &out.mpn_id, &out.name};
+    *fields[index] = std::string(s);
   }
   return out;
 }
 
 void HandleCreateToken(ApiContext* ctx, Request& req, Responder responder) {
   if (!Authorize(ctx, req, responder, auth::Action::kManageTokens)) return;
-  Result<TokenRequest> parsed = ParseTokenRequest(req.body());
+  simdjson::dom::parser json;
+  std::optional<simdjson::dom::object> object = ParseJsonObjectBody(json, req.body(), responder);
+  if (!object) return;
+  Result<TokenRequest> parsed = ParseTokenRequest(*object);
   if (!parsed.ok()) {
     SendProblem(responder, 400, parsed.status().message());
     return;

@@ -1,4 +1,6 @@
 // PUT/GET/DELETE /v1/webhooks/{webhook_id}: partner-scoped alert receivers (Standard Webhooks).
+#include <algorithm>
+
 #include <simdjson.h>
 
 #include "daemon/api/api_internal.h"
@@ -27,11 +29,18 @@ std::string WebhookJson(const webhooks::Webhook& w, bool with_secret) {
 // The partner a webhook call acts for: a partner token's own; an admin names one.
 std::optional<std::string> ScopePartner(const auth::Principal& p, const Request& req,
                                         std::string_view body_partner, Responder& responder) {
-  if (p.role == auth::Role::kPartner) return p.partner_id;
-  std::string partner = !body_partner.empty() ? LowerId(body_partner)
-                                              : LowerId(req.query().Get("partner_id").value_or(""));
+  std::string partner = p.role == auth::Role::kPartner ? p.partner_id
+                        : !body_partner.empty()       ? LowerId(body_partner)
+                                                      : LowerId(req.query().Get("partner_id").value_or(""));
   if (partner.empty()) {
     SendProblem(responder, 422, "an admin must name the partner_id the webhook belongs to");
+    return std::nullopt;
+  }
+  // Storage keys separate partner and webhook id with NUL: one inside either could make two
+  // partners' webhooks share a key (the same guard as ingest's on reference ids).
+  if (partner.find('\0') != std::string::npos ||
+      req.path_param("webhook_id").find('\0') != std::string_view::npos) {
+    SendProblem(responder, 422, "partner_id and webhook id may not contain a NUL character");
     return std::nullopt;
   }
   return partner;
@@ -41,15 +50,23 @@ void HandlePut(ApiContext* ctx, Request& req, Responder responder) {
   auto principal = Authorize(ctx, req, responder, auth::Action::kManageWebhooks);
   if (!principal) return;
   simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(req.body()).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
-    return SendProblem(responder, 400, "body must be a JSON object");
-  }
+  std::optional<simdjson::dom::object> object = ParseJsonObjectBody(parser, req.body(), responder);
+  if (!object) return;
   std::string url, partner_field;
   std::optional<std::string> secret;
   std::vector<rating::AlertKind> kinds;
-  for (auto [key, value] : doc.get_object()) {
+  // A known field given twice is malformed, as in every other body: "last one wins" would let
+  // a proxy that reads the first url see another receiver than the one stored.
+  std::vector<std::string_view> seen;
+  for (auto [key, value] : *object) {
     std::string_view s;
+    const bool known = key == "url" || key == "secret" || key == "partner_id" || key == "kinds";
+    if (known) {
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        return SendProblem(responder, 400, std::string(key) + " is given twice");
+      }
+      seen.push_back(key);
+    }
     if (key == "url" || key == "secret" || key == "partner_id") {
       if (value.is_null()) continue;
       if (value.get_string().get(s) != simdjson::SUCCESS) {
