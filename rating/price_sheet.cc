@@ -196,14 +196,20 @@ void ReadRow(const ColumnMap& columns, size_t header_size, const CsvRecord& reco
 
   // The table key first, so that every later problem can name the table it rejects.
   const std::string_view meter = cells.Cell(kMeterId);
-  if (!meter.empty()) problem.meter_id = Lower(meter);
+  // Stored price keys separate market and meter id with NUL, so a meter id holding one could
+  // read as another meter's key; usage meter ids never hold it, so such a row is unusable too.
+  const bool meter_has_nul = meter.find('\0') != std::string_view::npos;
+  if (!meter.empty() && !meter_has_nul) problem.meter_id = Lower(meter);
   const std::string_view market = cells.Cell(kMarket);
   if (IsMarketCode(market)) problem.market = Upper(market);
   const std::string_view start_text = cells.Cell(kEffectiveStart);
   Date start;
   if (ParsePriceSheetDate(start_text, &start)) problem.effective_start = start;
 
-  if (!problem.meter_id) return fail(PriceRowError::kMissingMeterId, "MeterId is empty");
+  if (!problem.meter_id) {
+    return fail(PriceRowError::kMissingMeterId,
+                meter_has_nul ? "MeterId contains a NUL character" : "MeterId is empty");
+  }
   if (!problem.market) {
     return fail(PriceRowError::kBadMarket,
                 "Market " + Quoted(market) + ": not a two-letter country code");

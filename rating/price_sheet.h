@@ -74,7 +74,7 @@ struct PriceRow {
 // Why a row was not turned into a PriceRow. Stable wire names via PriceRowErrorName.
 enum class PriceRowError {
   kFieldCount,         // "field_count": more or fewer cells than the header
-  kMissingMeterId,     // "missing_meter_id"
+  kMissingMeterId,     // "missing_meter_id": empty, or holding a NUL character
   kBadMarket,          // "bad_market": empty or not two ASCII letters
   kBadUnitPrice,       // "bad_unit_price": empty, not a decimal, negative, > 9 digits
   kBadTierMin,         // "bad_tier_min": not a decimal, negative, > 9 digits
