@@ -1,9 +1,9 @@
 // Partner exports (api.md "Exports", domain §7): GET /v1/exports/{daily,recon,focus}?month= over
 // every customer the caller may see, and the daily-rated CSV form of GET
-// /v1/customers/{id}/lines. Files are produced by exports::ExportJob in chunks of bounded LMDB
-// reads; each chunk runs as its own task on the I/O executor, so a long export never holds a
-// read transaction or an I/O thread for long. The HTTP layer has no streamed response yet, so
-// the chunks are gathered into one body (memory grows with the file; docs/exports.md).
+// /v1/customers/{id}/lines. Files are produced by exports::ExportJob in pieces of bounded LMDB
+// reads (one short read transaction each) and streamed: a piece is made only once the previous
+// one has been written to the socket, so the daemon holds one piece per export however large
+// the file and however slow the client (docs/exports.md "How a file is produced").
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +12,7 @@
 
 #include "daemon/api/api_internal.h"
 #include "daemon/exports/export_job.h"
+#include "daemon/lifecycle/log.h"
 
 namespace meterd::api::internal {
 namespace {
@@ -25,50 +26,70 @@ exports::Audience AudienceOf(const auth::Principal& principal) {
                                                            : exports::Audience::kListOnly;
 }
 
-// One export being answered: the job, the file gathered so far and who to answer.
+// One export being answered. Shared by the pending write callback only (the channel holds
+// that callback, the run holds the writer): whoever runs last frees it.
 struct ExportRun {
   ApiContext* ctx = nullptr;
   std::unique_ptr<exports::ExportJob> job;
   std::string filename;
-  std::string chunk;  // rows of the current step; reused
-  std::string body;   // the whole file (until the HTTP layer can stream `chunk`)
-  http::Responder responder;
+  std::string piece;  // rows of the current piece; handed to the writer and back
+  http::StreamWriter writer;
 };
 
-void Answer(ExportRun& run) {
-  http::Response response = http::Response::Text(200, kCsvContentType, std::move(run.body));
-  response.WithHeader("Content-Disposition", "attachment; filename=\"" + run.filename + "\"");
-  run.responder.Send(std::move(response));
+void Continue(std::shared_ptr<ExportRun> run);
+
+// Hands the piece in run->piece to the socket; continues (or ends) once it has drained.
+void WritePiece(std::shared_ptr<ExportRun> run) {
+  const bool last = run->job->done();
+  std::string piece = std::move(run->piece);
+  run->writer.Write(std::move(piece), [run, last](Status st, std::string buffer) mutable {
+    if (!st.ok()) {
+      // The client went away or stopped reading past the write deadline: nothing to answer.
+      lifecycle::LogInfo("export " + run->filename + " not completed: " + st.message());
+      run->writer.Abort();
+      return;
+    }
+    run->piece = std::move(buffer);  // reuse its capacity for the next piece
+    if (last) {
+      run->writer.Finish();
+      return;
+    }
+    Continue(std::move(run));
+  });
 }
 
-// Runs one chunk, then re-posts itself (or answers). Only this step changes when the HTTP layer
-// offers a streamed response: write `chunk` and continue once it has drained.
-void Step(std::unique_ptr<ExportRun> run) {
-  for (;;) {
-    run->chunk.clear();
-    Result<bool> done = run->job->NextChunk(run->ctx->env, &run->chunk);
-    if (!done.ok()) return SendStatus(run->responder, done.status());
-    if (run->body.empty()) {
-      run->body = std::move(run->chunk);
-    } else {
-      run->body.append(run->chunk);
-    }
-    if (*done) return Answer(*run);
-    if (!run->ctx->io_executor) continue;  // no server (tests): finish on this thread
-    boost::asio::any_io_executor executor = run->ctx->io_executor();
-    boost::asio::post(executor, [run = std::move(run)]() mutable { Step(std::move(run)); });
+// Produces the next piece (called on the connection's strand, from the drained callback).
+void Continue(std::shared_ptr<ExportRun> run) {
+  run->piece.clear();
+  Result<bool> done = run->job->NextChunk(run->ctx->env, &run->piece);
+  if (!done.ok()) {
+    // Headers and earlier rows are out: a problem+json answer is no longer possible, and a
+    // silently short file would look complete. Closing without the last chunk says "truncated".
+    lifecycle::LogError("export " + run->filename + " aborted: " + done.status().ToString());
+    run->writer.Abort();
     return;
   }
+  WritePiece(std::move(run));
 }
 
 void StartExport(ApiContext* ctx, std::unique_ptr<exports::ExportJob> job, std::string filename,
                  http::Responder responder) {
-  auto run = std::make_unique<ExportRun>();
+  auto run = std::make_shared<ExportRun>();
   run->ctx = ctx;
   run->job = std::move(job);
   run->filename = std::move(filename);
-  run->responder = std::move(responder);
-  Step(std::move(run));
+  // The first piece is made before anything is sent, so a store that cannot be read still gets
+  // a problem+json answer.
+  Result<bool> done = run->job->NextChunk(ctx->env, &run->piece);
+  if (!done.ok()) return SendStatus(responder, done.status());
+  http::Response head = http::Response::Text(200, kCsvContentType, {});
+  head.WithHeader("Content-Disposition", "attachment; filename=\"" + run->filename + "\"");
+  run->writer = responder.StartStream(std::move(head));
+  if (!run->writer.wants_body()) {  // HEAD
+    run->writer.Finish();
+    return;
+  }
+  WritePiece(std::move(run));
 }
 
 void HandleExport(ApiContext* ctx, ExportFormat format, http::Request& req,

@@ -323,6 +323,9 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
     return;
   }
   if (job->writes.empty()) {
+    // Nothing to commit (every event a duplicate): count them here, as OnCommitted would, or
+    // a re-sent batch shows no duplicates in the metrics at all.
+    engine_->counters_.events_duplicate.fetch_add(job->duplicates, std::memory_order_relaxed);
     FinishPart(request, Status::Ok(), job->accepted, job->duplicates);
     return;
   }

@@ -24,11 +24,12 @@ std::string_view ExportFormatName(ExportFormat format) {
 
 ExportJob::ExportJob(std::shared_ptr<const rating::ReferenceSnapshot> snapshot,
                      std::vector<const rating::Customer*> customers, ExportSpec spec,
-                     size_t lines_per_chunk)
+                     size_t lines_per_chunk, size_t chunk_bytes)
     : snapshot_(std::move(snapshot)),
       customers_(std::move(customers)),
       spec_(spec),
-      lines_per_chunk_(lines_per_chunk == 0 ? 1 : lines_per_chunk) {}
+      lines_per_chunk_(lines_per_chunk == 0 ? 1 : lines_per_chunk),
+      chunk_bytes_(chunk_bytes == 0 ? 1 : chunk_bytes) {}
 
 Result<bool> ExportJob::NextChunk(storage::Env* env, std::string* out) {
   if (done_) return true;
@@ -49,15 +50,18 @@ Result<bool> ExportJob::NextChunk(storage::Env* env, std::string* out) {
   Result<storage::ReadTxn> txn = env->BeginRead();
   if (!txn.ok()) return Status::Unavailable(txn.status().message());
   size_t budget = lines_per_chunk_;
+  // Relative to what the caller already had in `out`, so every call makes progress.
+  const size_t start_size = out->size();
+  auto full = [&] { return budget == 0 || out->size() - start_size >= chunk_bytes_; };
   while (next_customer_ < customers_.size()) {
-    if (budget == 0) return false;
+    if (full()) return false;
     if (!customer_open_) StartCustomer(customers_[next_customer_]);
     bool paused = false;
     bool corrupt = false;
     // resume_key_ is only read when the scan starts, so the callback may overwrite it.
     Status st = txn->Scan(storage::Db::kLines, resume_key_, storage::ScanBound::Prefix(prefix_),
                           [&](std::string_view key, std::string_view value) {
-                            if (budget == 0) {
+                            if (full()) {
                               resume_key_.assign(key);
                               paused = true;
                               return storage::ScanStep::kStop;

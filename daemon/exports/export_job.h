@@ -1,11 +1,11 @@
 // One export in progress (daily-rated, reconciliation or FOCUS CSV) over the stored daily lines
 // of a list of customers, produced chunk by chunk: each NextChunk reads at most
-// `lines_per_chunk` lines in one short LMDB read transaction, ended before it returns, and
-// appends their rows. The job keeps only a resume key and per-meter sums between chunks, so its
-// memory does not grow with the export; what the caller does with the chunks (buffer or stream)
-// decides the rest. Lines written between two chunks may show in either state; a finished
-// month exports exactly. An ExportJob is a single-threaded value (it may move between threads
-// between chunks).
+// `lines_per_chunk` lines, and stops once the chunk holds `chunk_bytes`, in one short LMDB read
+// transaction, ended before it returns, and appends their rows. The job keeps only a resume key and
+// per-meter sums between chunks, so its memory does not grow with the export; what the caller does
+// with the chunks (buffer or stream) decides the rest. Lines written between two chunks may show in
+// either state; a finished month exports exactly. An ExportJob is a single-threaded value (it may
+// move between threads between chunks).
 #pragma once
 
 #include <cstddef>
@@ -40,6 +40,9 @@ struct ExportSpec {
 };
 
 inline constexpr size_t kDefaultLinesPerChunk = 10'000;
+// A streamed piece: large enough that per-piece costs (a read transaction, a task, a socket
+// write) vanish, small enough that an export holds about a megabyte.
+inline constexpr size_t kDefaultChunkBytes = size_t{1} << 20;
 
 class ExportJob {
  public:
@@ -47,10 +50,13 @@ class ExportJob {
   // sorted by id, as the snapshot lists them). REQUIRES: lines_per_chunk > 0.
   ExportJob(std::shared_ptr<const rating::ReferenceSnapshot> snapshot,
             std::vector<const rating::Customer*> customers, ExportSpec spec,
-            size_t lines_per_chunk = kDefaultLinesPerChunk);
+            size_t lines_per_chunk = kDefaultLinesPerChunk,
+            size_t chunk_bytes = kDefaultChunkBytes);
 
   // Appends the header (on the first call) and the rows of up to lines_per_chunk further stored
-  // lines to `out`. Returns true once everything is written (later calls append nothing).
+  // lines to `out`, stopping early once this call appended chunk_bytes (so a chunk exceeds it
+  // by at most one row, or one customer's reconciliation rows). Returns true once everything is
+  // written (later calls append nothing).
   // Unavailable when no read transaction can be had; Corruption on an undecodable record.
   Result<bool> NextChunk(storage::Env* env, std::string* out);
 
@@ -71,6 +77,7 @@ class ExportJob {
   std::vector<const rating::Customer*> customers_;
   ExportSpec spec_;
   size_t lines_per_chunk_;
+  size_t chunk_bytes_;
 
   bool header_written_ = false;
   bool done_ = false;

@@ -66,6 +66,14 @@ Connection::Connection(tcp::socket socket, ServerContext& ctx)
       buffer_(ctx.config.max_header_bytes + kReadChunk) {}
 
 Connection::~Connection() {
+  // Torn down without CloseNow (the io_context is being destroyed): a producer's callback would
+  // never run, and it may own the producer, which owns the writer, which owns the channel.
+  for (Outgoing& o : queue_) {
+    if (o.stream != nullptr) {
+      o.stream->done = true;
+      StreamWriter::OnDrained dropped = std::move(o.stream->drained);
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(ctx_.mu);
     ctx_.live.erase(this);
@@ -86,7 +94,36 @@ void Connection::Start() {
 void Connection::Deliver(uint64_t sequence, Response response, bool unanswered) {
   net::post(stream_.get_executor(), [self = shared_from_this(), sequence, unanswered,
                                      response = std::move(response)]() mutable {
-    self->OnDelivered(sequence, std::move(response), unanswered);
+    self->OnDelivered(sequence, std::move(response), unanswered, nullptr);
+  });
+}
+
+void Connection::DeliverStream(uint64_t sequence, Response head,
+                               std::shared_ptr<internal::StreamChannel> channel) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), sequence, head = std::move(head),
+                                     channel = std::move(channel)]() mutable {
+    self->OnDelivered(sequence, std::move(head), false, std::move(channel));
+  });
+}
+
+void Connection::StreamWrite(std::shared_ptr<internal::StreamChannel> channel, std::string piece,
+                             StreamWriter::OnDrained on_drained) {
+  net::post(stream_.get_executor(),
+            [self = shared_from_this(), channel = std::move(channel), piece = std::move(piece),
+             on_drained = std::move(on_drained)]() mutable {
+              self->OnStreamWrite(channel, std::move(piece), std::move(on_drained));
+            });
+}
+
+void Connection::StreamFinish(std::shared_ptr<internal::StreamChannel> channel) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), channel = std::move(channel)] {
+    self->OnStreamFinish(channel);
+  });
+}
+
+void Connection::StreamAbort(std::shared_ptr<internal::StreamChannel> channel) {
+  net::post(stream_.get_executor(), [self = shared_from_this(), channel = std::move(channel)] {
+    self->OnStreamAbort(channel);
   });
 }
 
@@ -345,8 +382,12 @@ void Connection::Dispatch() {
   }
 }
 
-void Connection::OnDelivered(uint64_t sequence, Response response, bool unanswered) {
-  if (closed_ || !in_handler_ || sequence != sequence_) return;
+void Connection::OnDelivered(uint64_t sequence, Response response, bool unanswered,
+                             std::shared_ptr<internal::StreamChannel> stream) {
+  if (closed_ || !in_handler_ || sequence != sequence_) {
+    if (stream != nullptr) FailStream(*stream, Status::Unavailable("the connection is closed"));
+    return;
+  }
   if (unanswered) {
     if (ctx_.metrics != nullptr) ctx_.metrics->CountError(RequestError::kNoResponse);
     lifecycle::LogWarning("handler for " + std::string(match_.route ? match_.route->pattern : "?") +
@@ -361,6 +402,7 @@ void Connection::OnDelivered(uint64_t sequence, Response response, bool unanswer
   out.keep_alive = keep_alive_;
   out.version = version_;
   out.started = started_;
+  out.stream = std::move(stream);
   Enqueue(std::move(out));
 }
 
@@ -397,25 +439,16 @@ void Connection::WriteNext() {
   const bool more_requests_possible = !stop_reading_ || in_handler_ || (reading_ && !idle_wait_);
   o.close = o.close || !o.keep_alive || (queue_.size() == 1 && !more_requests_possible);
 
+  // HTTP/1.0 has no chunked encoding: a streamed body there ends by closing the connection.
+  if (o.stream != nullptr && o.version == 10) o.close = true;
+  if (o.stream != nullptr) {
+    WriteStreamHead(o);
+    return;
+  }
+
   const int status = o.response.status;
   out_ = {};
-  out_.version(o.version == 10 ? 10 : 11);
-  out_.result(static_cast<unsigned>(status));
-  out_.set(bhttp::field::server, ctx_.server_header);
-  out_.set(bhttp::field::date, HttpDate());
-  if (!o.response.content_type.empty()) {
-    out_.set(bhttp::field::content_type, o.response.content_type);
-  }
-  for (const auto& [name, value] : o.response.headers) {
-    // A CR or LF from data (a customer name in Content-Disposition, say) would let it write
-    // its own headers or a second response; such a header is dropped, loudly.
-    if (name.find_first_of("\r\n:") != std::string::npos ||
-        value.find_first_of("\r\n") != std::string::npos) {
-      lifecycle::LogError("dropped a response header with CR/LF: " + name);
-      continue;
-    }
-    out_.insert(name, value);
-  }
+  SetHeaders(out_, o);
   if (!StatusHasNoBody(status)) {
     out_.content_length(o.response.body.size());
     if (!o.head) out_.body() = std::move(o.response.body);
@@ -430,9 +463,34 @@ void Connection::WriteNext() {
   });
 }
 
+template <class Message>
+void Connection::SetHeaders(Message& msg, const Outgoing& o) {
+  msg.version(o.version == 10 ? 10 : 11);
+  msg.result(static_cast<unsigned>(o.response.status));
+  msg.set(bhttp::field::server, ctx_.server_header);
+  msg.set(bhttp::field::date, HttpDate());
+  if (!o.response.content_type.empty()) {
+    msg.set(bhttp::field::content_type, o.response.content_type);
+  }
+  for (const auto& [name, value] : o.response.headers) {
+    // A CR or LF from data (a customer name in Content-Disposition, say) would let it write
+    // its own headers or a second response; such a header is dropped, loudly.
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      lifecycle::LogError("dropped a response header with CR/LF: " + name);
+      continue;
+    }
+    msg.insert(name, value);
+  }
+}
+
 void Connection::OnWrite(beast::error_code ec) {
   writing_ = false;
   if (closed_) return;
+  CompleteFront(ec);
+}
+
+void Connection::CompleteFront(beast::error_code ec) {
   Outgoing& o = queue_.front();
   if (ctx_.metrics != nullptr) {
     const std::chrono::duration<double> took = Clock::now() - o.started;
@@ -440,11 +498,23 @@ void Connection::OnWrite(beast::error_code ec) {
   }
   const bool close = o.close;
   const bool linger = o.linger;
+  const std::shared_ptr<internal::StreamChannel> stream = std::move(o.stream);
   queue_.pop_front();
   out_ = {};  // release the body now, not at the next write
   // Moving an empty (short-string) body in keeps the old heap buffer: drop it explicitly, or an
   // idle keep-alive connection that fetched a large export holds its memory.
   std::string().swap(out_.body());
+  stream_sr_.reset();  // before its message: the serializer refers to it
+  stream_out_ = {};
+  if (stream != nullptr) {
+    if (ec) {
+      FailStream(*stream, ec == beast::error::timeout
+                              ? Status::Unavailable("the write deadline passed")
+                              : Status::Unavailable("the client went away: " + ec.message()));
+    } else {
+      stream->done = true;
+    }
+  }
   if (ec) {
     if (ec == beast::error::timeout && ctx_.metrics != nullptr) {
       ctx_.metrics->CountError(RequestError::kWriteTimeout);
@@ -469,6 +539,142 @@ void Connection::OnWrite(beast::error_code ec) {
   MaybeRead();
   MaybeFinish();
   UpdateIdleTimer();
+}
+
+// ---- streamed responses ----
+
+void Connection::WriteStreamHead(Outgoing& o) {
+  stream_out_ = {};
+  SetHeaders(stream_out_, o);
+  const bool has_body = !StatusHasNoBody(o.response.status);
+  // HEAD announces what GET would send (chunked) and then sends nothing more.
+  if (has_body && o.version != 10) stream_out_.chunked(true);
+  stream_out_.keep_alive(!o.close);
+  stream_out_.body().data = nullptr;
+  stream_out_.body().size = 0;
+  stream_out_.body().more = true;
+  stream_sr_.emplace(stream_out_);
+
+  writing_ = true;
+  UpdateIdleTimer();
+  stream_.expires_after(ctx_.config.write_timeout);
+  bhttp::async_write_header(
+      stream_, *stream_sr_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnStreamHead(ec); });
+}
+
+void Connection::OnStreamHead(beast::error_code ec) {
+  writing_ = false;
+  if (closed_) return;
+  if (ec) {
+    CompleteFront(ec);
+    return;
+  }
+  PumpStream();
+}
+
+void Connection::PumpStream() {
+  if (closed_ || lingering_ || writing_ || queue_.empty() || !stream_sr_) return;
+  Outgoing& o = queue_.front();
+  if (o.stream == nullptr) return;
+  internal::StreamChannel& ch = *o.stream;
+  const bool send_body = ch.body_wanted && !o.head && !StatusHasNoBody(o.response.status);
+  if (ch.drained) {
+    // An empty piece must not reach the serializer: a zero-size chunk ends a chunked body.
+    if (send_body && !ch.piece.empty()) {
+      stream_out_.body().data = ch.piece.data();
+      stream_out_.body().size = ch.piece.size();
+      stream_out_.body().more = true;
+      writing_ = true;
+      stream_.expires_after(ctx_.config.write_timeout);  // per piece, not per response
+      bhttp::async_write(
+          stream_, *stream_sr_,
+          [self = shared_from_this()](beast::error_code wec, size_t) { self->OnStreamPiece(wec); });
+      return;
+    }
+    StreamWriter::OnDrained drained = std::move(ch.drained);
+    ch.drained = nullptr;
+    std::string buffer = std::move(ch.piece);
+    ch.piece = std::string();
+    buffer.clear();
+    drained(Status::Ok(), std::move(buffer));  // may only post: nothing here changes under us
+  }
+  if (!ch.finish_requested || ch.drained) return;
+  if (!send_body) {
+    CompleteFront({});
+    return;
+  }
+  stream_out_.body().data = nullptr;
+  stream_out_.body().size = 0;
+  stream_out_.body().more = false;  // the serializer writes the last chunk
+  writing_ = true;
+  stream_.expires_after(ctx_.config.write_timeout);
+  bhttp::async_write(stream_, *stream_sr_,
+                     [self = shared_from_this()](beast::error_code wec, size_t) {
+                       self->writing_ = false;
+                       if (self->closed_) return;
+                       self->CompleteFront(wec);
+                     });
+}
+
+void Connection::OnStreamPiece(beast::error_code ec) {
+  writing_ = false;
+  if (closed_) return;
+  // buffer_body reports a piece written in full and more to come as need_buffer.
+  if (ec == bhttp::error::need_buffer) ec = {};
+  if (ec) {
+    CompleteFront(ec);
+    return;
+  }
+  internal::StreamChannel& ch = *queue_.front().stream;
+  StreamWriter::OnDrained drained = std::move(ch.drained);
+  ch.drained = nullptr;
+  std::string buffer = std::move(ch.piece);
+  ch.piece = std::string();
+  buffer.clear();
+  drained(Status::Ok(), std::move(buffer));
+  PumpStream();  // a Finish may already be waiting
+}
+
+void Connection::OnStreamWrite(const std::shared_ptr<internal::StreamChannel>& channel,
+                               std::string piece, StreamWriter::OnDrained on_drained) {
+  if (closed_ || channel->done) {
+    on_drained(Status::Unavailable("the connection is closed"), std::move(piece));
+    return;
+  }
+  if (channel->drained || channel->finish_requested) {
+    on_drained(Status::FailedPrecondition("a Write is outstanding or the stream is finished"),
+               std::move(piece));
+    return;
+  }
+  channel->piece = std::move(piece);
+  channel->drained = std::move(on_drained);
+  PumpStream();  // does nothing until this stream is at the front with its head sent
+}
+
+void Connection::OnStreamFinish(const std::shared_ptr<internal::StreamChannel>& channel) {
+  if (closed_ || channel->done) return;
+  channel->finish_requested = true;
+  PumpStream();
+}
+
+void Connection::OnStreamAbort(const std::shared_ptr<internal::StreamChannel>& channel) {
+  if (closed_ || channel->done) return;
+  // The body cannot be completed and its headers may be out: only closing the connection tells
+  // the client the response is incomplete (it never sees the terminating chunk).
+  channel->done = true;
+  if (ctx_.metrics != nullptr) ctx_.metrics->CountError(RequestError::kStreamAborted);
+  CloseNow();
+}
+
+void Connection::FailStream(internal::StreamChannel& channel, const Status& status) {
+  channel.done = true;
+  if (!channel.drained) return;
+  net::post(stream_.get_executor(),
+            [drained = std::move(channel.drained), piece = std::move(channel.piece),
+             status]() mutable { drained(status, std::move(piece)); });
+  channel.drained = nullptr;
+  channel.piece = std::string();
 }
 
 // ---- closing ----
@@ -552,6 +758,9 @@ void Connection::CloseNow() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();  // outstanding operations complete with operation_aborted
+  for (Outgoing& o : queue_) {
+    if (o.stream != nullptr) FailStream(*o.stream, Status::Unavailable("the connection closed"));
+  }
   queue_.clear();
   self_while_handling_.reset();  // REQUIRES: called from a task holding a reference
 }

@@ -2,15 +2,20 @@
 // one request at a time, hands it to the routed handler, queues responses in order (at most
 // max_pipelined waiting to be written) and only reads the next request once the previous
 // response is queued. Every wait has a deadline (idle, header, body, write), so a slow or
-// silent peer costs one socket and a timer, never a thread. All members run on the strand
-// except Deliver/BeginDrain/ForceClose, which post to it and are safe from any thread.
+// silent peer costs one socket and a timer, never a thread. A streamed response (StreamWriter)
+// holds the front of the queue until its producer finishes it; each of its pieces is written
+// with its own write deadline. All members run on the strand except Deliver, DeliverStream,
+// Stream{Write,Finish,Abort}, BeginDrain and ForceClose, which post to it and are safe from
+// any thread.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +32,7 @@
 #include "daemon/http/http_metrics.h"
 #include "daemon/http/response.h"
 #include "daemon/http/router.h"
+#include "daemon/http/stream_writer.h"
 
 namespace meterd::http {
 
@@ -64,6 +70,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The response to request `sequence`; any thread. `unanswered`: the handler dropped its
   // Responder and `response` is the 500 standing in for its answer.
   void Deliver(uint64_t sequence, Response response, bool unanswered = false);
+  // The status and headers (`head`, body ignored) of request `sequence`, whose body comes
+  // through `channel`. Any thread.
+  void DeliverStream(uint64_t sequence, Response head,
+                     std::shared_ptr<internal::StreamChannel> channel);
+  // StreamWriter's calls; any thread (see stream_writer.h).
+  void StreamWrite(std::shared_ptr<internal::StreamChannel> channel, std::string piece,
+                   StreamWriter::OnDrained on_drained);
+  void StreamFinish(std::shared_ptr<internal::StreamChannel> channel);
+  void StreamAbort(std::shared_ptr<internal::StreamChannel> channel);
   // Finish what is in flight, then close; closes at once when idle. Any thread.
   void BeginDrain();
   // Close now, dropping whatever is in flight. Any thread.
@@ -79,6 +94,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool linger = false;     // the peer may still be sending (a refused request)
     unsigned version = 11;
     std::chrono::steady_clock::time_point started;
+    // A streamed response: `response` holds status and headers only, the body comes from here.
+    std::shared_ptr<internal::StreamChannel> stream;
   };
 
   void StartRead();
@@ -89,12 +106,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadBody();
   void OnBody(boost::beast::error_code ec);
   void Dispatch();
-  void OnDelivered(uint64_t sequence, Response response, bool unanswered);
+  void OnDelivered(uint64_t sequence, Response response, bool unanswered,
+                   std::shared_ptr<internal::StreamChannel> stream);
   void Enqueue(Outgoing out);
   void Reject(int status, std::string_view detail, RequestError reason);
   void MaybeRead();
   void WriteNext();
   void OnWrite(boost::beast::error_code ec);
+  // The front response is written (or failed with ec): metrics, then the next one or close.
+  void CompleteFront(boost::beast::error_code ec);
+  template <class Message>
+  void SetHeaders(Message& msg, const Outgoing& o);
+  // Streamed responses: the head, then pieces as the producer hands them over, then the end.
+  void WriteStreamHead(Outgoing& o);
+  void OnStreamHead(boost::beast::error_code ec);
+  void PumpStream();
+  void OnStreamPiece(boost::beast::error_code ec);
+  void OnStreamWrite(const std::shared_ptr<internal::StreamChannel>& channel, std::string piece,
+                     StreamWriter::OnDrained on_drained);
+  void OnStreamFinish(const std::shared_ptr<internal::StreamChannel>& channel);
+  void OnStreamAbort(const std::shared_ptr<internal::StreamChannel>& channel);
+  // Ends a stream that will not complete: its outstanding Write (if any) is answered with
+  // `status` from a posted task (never from inside the caller).
+  void FailStream(internal::StreamChannel& channel, const Status& status);
   void MaybeFinish();
   void UpdateIdleTimer();
   void OnReadError(boost::beast::error_code ec, RequestError timeout_reason);
@@ -112,6 +146,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<PaddedBody>> parser_;
   boost::beast::http::response<boost::beast::http::string_body> out_;
+  // The front streamed response: its message (body = the piece being written) and the
+  // serializer that carries the chunked encoding across pieces; engaged once its head is sent.
+  boost::beast::http::response<boost::beast::http::buffer_body> stream_out_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::buffer_body>>
+      stream_sr_;
   std::deque<Outgoing> queue_;  // ready responses, oldest first; front is being written
 
   // The request being read or handled.

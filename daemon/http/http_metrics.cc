@@ -31,6 +31,8 @@ const char* ErrorReason(RequestError e) {
       return "handler_exception";
     case RequestError::kNoResponse:
       return "no_response";
+    case RequestError::kStreamAborted:
+      return "stream_aborted";
     case RequestError::kCount:
       break;
   }

@@ -32,7 +32,8 @@ enum class RequestError {
   kBodyTooLarge,
   kBadRequest,
   kHandlerException,
-  kNoResponse,  // a handler dropped its Responder without answering
+  kNoResponse,     // a handler dropped its Responder without answering
+  kStreamAborted,  // a streamed response was cut off (its producer failed after the headers)
   kCount,
 };
 

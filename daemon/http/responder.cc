@@ -30,4 +30,24 @@ void Responder::Send(Response response) {
   }
 }
 
+StreamWriter Responder::StartStream(Response head) {
+  const std::shared_ptr<internal::Exchange> exchange = std::move(exchange_);
+  auto channel = std::make_shared<internal::StreamChannel>();
+  if (exchange == nullptr) {
+    channel->done = true;  // already answered: every Write fails
+    return StreamWriter(std::move(channel));
+  }
+  const int status = head.status;
+  channel->connection = exchange->connection;
+  channel->body_wanted =
+      exchange->request.method() != Verb::head && status >= 200 && status != 204 && status != 304;
+  head.body.clear();
+  if (auto connection = exchange->connection.lock()) {
+    connection->DeliverStream(exchange->sequence, std::move(head), channel);
+  } else {
+    channel->done = true;
+  }
+  return StreamWriter(std::move(channel));
+}
+
 }  // namespace meterd::http

@@ -10,6 +10,7 @@
 
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
+#include "daemon/http/stream_writer.h"
 
 namespace meterd::http {
 
@@ -38,6 +39,13 @@ class Responder {
   // Answers the request. The first call wins; later calls (and calls on a moved-from
   // Responder) do nothing. Thread-safe with respect to the connection.
   void Send(Response response);
+
+  // Answers with `head`'s status, content type and headers now and a body written piece by
+  // piece through the returned writer (stream_writer.h); head.body is ignored. Like Send, it
+  // uses up the Responder. For a HEAD request the writer's wants_body() is false. Errors found
+  // before calling this should be answered with Send (problem+json); after it, only
+  // StreamWriter::Abort is left.
+  StreamWriter StartStream(Response head);
 
   // Whether this Responder still owes an answer.
   bool pending() const { return exchange_ != nullptr; }
