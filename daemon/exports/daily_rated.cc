@@ -123,12 +123,7 @@ const std::array<ExportColumn, 50> kDailyRatedColumns = {{
 }};
 
 void AppendDailyRatedHeader(Audience audience, std::string* out) {
-  CsvRowWriter row(out);
-  for (const ExportColumn& c : kDailyRatedColumns) {
-    if (c.wholesale && audience != Audience::kWholesale) continue;
-    row.Text(c.name);
-  }
-  row.EndRow();
+  AppendHeader(kDailyRatedColumns, audience, out);
 }
 
 bool AppendDailyRatedRow(const LineContext& ctx, const ExportLine& line, Audience audience,
@@ -139,15 +134,13 @@ bool AppendDailyRatedRow(const LineContext& ctx, const ExportLine& line, Audienc
   const rating::Customer& customer = *ctx.customer;
   const rating::Month month = rating::MonthOf(line.usage_date);
   const rating::Date first_day = rating::FirstDayOf(month);
-  CsvRowWriter row(out);
-  for (size_t i = 0; i < kDailyRatedColumns.size(); ++i) {
-    if (kDailyRatedColumns[i].wholesale && audience != Audience::kWholesale) continue;
+  AppendRow(kDailyRatedColumns, audience, out, [&](size_t i, CsvRowWriter& row) {
     switch (static_cast<Col>(i)) {
       case Col::kPartnerId:
         row.Text(customer.partner_id);
         break;
       case Col::kPartnerName:
-        row.Text(ctx.partner ? std::string_view(ctx.partner->name) : std::string_view());
+        row.Text(ctx.partner_name());
         break;
       case Col::kCustomerId:
         row.Text(customer.customer_id);
@@ -162,20 +155,19 @@ bool AppendDailyRatedRow(const LineContext& ctx, const ExportLine& line, Audienc
         row.Text(customer.country);
         break;
       case Col::kMpnId:
-        row.Text(ctx.partner ? std::string_view(ctx.partner->mpn_id) : std::string_view());
+        row.Text(ctx.partner_mpn_id());
         break;
       case Col::kTier2MpnId:
-        row.Text(customer.reseller_mpn_id ? std::string_view(*customer.reseller_mpn_id)
-                                          : std::string_view());
+        row.Text(ctx.reseller_mpn_id());
         break;
       case Col::kProductId:
-        row.Text(ctx.price ? std::string_view(ctx.price->product_id) : std::string_view());
+        row.Text(ctx.price_column(&PriceDescription::product_id));
         break;
       case Col::kSkuId:
-        row.Text(ctx.price ? std::string_view(ctx.price->sku_id) : std::string_view());
+        row.Text(ctx.price_column(&PriceDescription::sku_id));
         break;
       case Col::kPublisherName:
-        row.Text(ctx.price ? std::string_view(ctx.price->publisher) : std::string_view());
+        row.Text(ctx.price_column(&PriceDescription::publisher));
         break;
       case Col::kChargeStartDate:  // the billing cycle is the calendar month of usage
         row.Date(first_day);
@@ -187,22 +179,22 @@ bool AppendDailyRatedRow(const LineContext& ctx, const ExportLine& line, Audienc
         row.Date(line.usage_date);
         break;
       case Col::kMeterCategory:
-        row.Text(ctx.table ? std::string_view(ctx.table->meter_category) : std::string_view());
+        row.Text(ctx.meter_category());
         break;
       case Col::kMeterId:
         row.Text(line.meter_id);
         break;
       case Col::kMeterSubCategory:
-        row.Text(ctx.price ? std::string_view(ctx.price->meter_sub_category) : std::string_view());
+        row.Text(ctx.price_column(&PriceDescription::meter_sub_category));
         break;
       case Col::kMeterName:
-        row.Text(ctx.table ? std::string_view(ctx.table->meter_name) : std::string_view());
+        row.Text(ctx.meter_name());
         break;
       case Col::kMeterRegion:
-        row.Text(ctx.price ? std::string_view(ctx.price->meter_region) : std::string_view());
+        row.Text(ctx.price_column(&PriceDescription::meter_region));
         break;
       case Col::kUnit:
-        row.Text(ctx.table ? std::string_view(ctx.table->unit_of_measure) : std::string_view());
+        row.Text(ctx.unit_of_measure());
         break;
       case Col::kResourceGroup:
         row.Text(ResourceGroupOf(line.resource_uri));
@@ -248,11 +240,10 @@ bool AppendDailyRatedRow(const LineContext& ctx, const ExportLine& line, Audienc
         row.Text(line.entitlement_id);
         break;
       case Col::kEntitlementDescription:
-        row.Text(ctx.entitlement ? std::string_view(ctx.entitlement->description)
-                                 : std::string_view());
+        row.Text(ctx.entitlement_description());
         break;
       case Col::kPartnerEarnedCreditPercentage:  // 0 or 15 (the configured share, in percent)
-        row.TrimmedDecimal(rating::Decimal::FromNanos(r.pec_rate.nanos() * 100));
+        AppendPecPercent(row, r);
         break;
       // Not known to the product: empty.
       case Col::kInvoiceNumber:
@@ -274,8 +265,7 @@ bool AppendDailyRatedRow(const LineContext& ctx, const ExportLine& line, Audienc
         row.Empty();
         break;
     }
-  }
-  row.EndRow();
+  });
   return true;
 }
 

@@ -14,11 +14,6 @@
 
 namespace meterd::exports {
 
-struct ExportColumn {
-  std::string_view name;
-  bool wholesale;  // shown to kWholesale audiences only
-};
-
 // Every column of the file, in order, as the partner (wholesale) audience gets it.
 extern const std::array<ExportColumn, 50> kDailyRatedColumns;
 

@@ -1,7 +1,6 @@
 #include "daemon/exports/export_line.h"
 
 namespace meterd::exports {
-namespace {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -13,6 +12,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+namespace {
 
 // The next non-empty '/'-separated segment at or after *pos; empty at the end.
 std::string_view NextSegment(std::string_view s, size_t* pos) {

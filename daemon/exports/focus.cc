@@ -137,17 +137,6 @@ constexpr CategoryMapping kServiceCategories[] = {
     {"VPN Gateway", "Networking"},
 };
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -225,12 +214,7 @@ std::string_view FocusServiceCategory(std::string_view meter_category) {
 }
 
 void AppendFocusHeader(Audience audience, std::string* out) {
-  CsvRowWriter row(out);
-  for (const ExportColumn& c : kFocusColumns) {
-    if (c.wholesale && audience != Audience::kWholesale) continue;
-    row.Text(c.name);
-  }
-  row.EndRow();
+  AppendHeader(kFocusColumns, audience, out);
 }
 
 bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience audience,
@@ -240,16 +224,8 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
   if (!r.rated()) return false;
   const rating::Customer& customer = *ctx.customer;
   const rating::Month month = rating::MonthOf(line.usage_date);
-  const std::string_view category =
-      ctx.table ? std::string_view(ctx.table->meter_category) : std::string_view();
-  const std::string_view unit =
-      ctx.table ? std::string_view(ctx.table->unit_of_measure) : std::string_view();
-  auto price = [&](std::string PriceDescription::*field) {
-    return ctx.price ? std::string_view(ctx.price->*field) : std::string_view();
-  };
-  CsvRowWriter row(out);
-  for (size_t i = 0; i < kFocusColumns.size(); ++i) {
-    if (kFocusColumns[i].wholesale && audience != Audience::kWholesale) continue;
+  const std::string_view category = ctx.meter_category();
+  AppendRow(kFocusColumns, audience, out, [&](size_t i, CsvRowWriter& row) {
     switch (static_cast<Col>(i)) {
       case Col::kBillingAccountId:
         row.Text(customer.customer_id);
@@ -261,8 +237,7 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
         row.Text(line.entitlement_id);
         break;
       case Col::kSubAccountName:
-        row.Text(ctx.entitlement ? std::string_view(ctx.entitlement->description)
-                                 : std::string_view());
+        row.Text(ctx.entitlement_description());
         break;
       case Col::kBillingCurrency:
         row.Text(r.currency.view());
@@ -287,13 +262,13 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
         break;
       case Col::kChargeDescription:
       case Col::kMeterName:
-        row.Text(ctx.table ? std::string_view(ctx.table->meter_name) : std::string_view());
+        row.Text(ctx.meter_name());
         break;
       case Col::kProviderName:
         row.Text("Microsoft");
         break;
       case Col::kPublisherName:
-        row.Text(price(&PriceDescription::publisher));
+        row.Text(ctx.price_column(&PriceDescription::publisher));
         break;
       case Col::kServiceName:
         row.Text(category);
@@ -305,10 +280,10 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
         row.Text(line.resource_uri);
         break;
       case Col::kRegionName:
-        row.Text(price(&PriceDescription::meter_region));
+        row.Text(ctx.price_column(&PriceDescription::meter_region));
         break;
       case Col::kSkuId:
-        row.Text(price(&PriceDescription::sku_id));
+        row.Text(ctx.price_column(&PriceDescription::sku_id));
         break;
       case Col::kPricingQuantity:
       case Col::kConsumedQuantity:
@@ -316,7 +291,7 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
         break;
       case Col::kPricingUnit:
       case Col::kConsumedUnit:
-        row.Text(unit);
+        row.Text(ctx.unit_of_measure());
         break;
       case Col::kListUnitPrice:
         WritePriceInBillingCurrency(row, r.unit_price, r.fx);
@@ -336,20 +311,19 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
         row.Text(customer.partner_id);
         break;
       case Col::kPartnerName:
-        row.Text(ctx.partner ? std::string_view(ctx.partner->name) : std::string_view());
+        row.Text(ctx.partner_name());
         break;
       case Col::kResellerMpnId:
-        row.Text(customer.reseller_mpn_id ? std::string_view(*customer.reseller_mpn_id)
-                                          : std::string_view());
+        row.Text(ctx.reseller_mpn_id());
         break;
       case Col::kMeterId:
         row.Text(line.meter_id);
         break;
       case Col::kMeterSubCategory:
-        row.Text(price(&PriceDescription::meter_sub_category));
+        row.Text(ctx.price_column(&PriceDescription::meter_sub_category));
         break;
       case Col::kProductId:
-        row.Text(price(&PriceDescription::product_id));
+        row.Text(ctx.price_column(&PriceDescription::product_id));
         break;
       case Col::kUsageDate:
         row.Date(line.usage_date);
@@ -370,7 +344,7 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
         row.Money(r.billed_usd);
         break;
       case Col::kPartnerEarnedCreditPercentage:
-        row.TrimmedDecimal(rating::Decimal::FromNanos(r.pec_rate.nanos() * 100));
+        AppendPecPercent(row, r);
         break;
       case Col::kPartnerEarnedCredit:
         row.Money(r.pec_bc);
@@ -388,8 +362,7 @@ bool AppendFocusRow(const LineContext& ctx, const ExportLine& line, Audience aud
         row.Empty();
         break;
     }
-  }
-  row.EndRow();
+  });
   return true;
 }
 
