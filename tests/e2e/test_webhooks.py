@@ -143,6 +143,35 @@ class Deliveries(WebhookTestCase):
         self.assertIn('meterd_webhook_deliveries_total{result="failed"} 2', text)
         self.assertRegex(text, r'meterd_webhook_deliveries_total\{result="delivered"\} [1-9]')
 
+    def test_an_anomaly_alert_is_delivered_like_the_budget_ones(self):
+        d = self.start()
+        token = self.setup_basic(d)
+        secret = self.put_hook(d, token, kinds=["anomaly"])
+        ent = "e1000000-0000-4000-8000-000000000001"
+        vm = "0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01"
+        lines = []
+        # 110 VM hours a day (10.56 USD) from 11-06 to 11-19, then 400 (38.40 USD) on 11-20.
+        for i, day in enumerate(list(range(6, 20)) + [20]):
+            lines.append(json.dumps({
+                "id": f"an{i}", "entitlement_id": ent, "meter_id": vm,
+                "resource_uri": f"/subscriptions/{ent}/resourceGroups/web/providers/"
+                                "Microsoft.Compute/virtualMachines/web-1",
+                "quantity": "400" if day == 20 else "110",
+                "timestamp": f"2026-11-{day:02d}T08:00:00Z"}))
+        d.post_usage("\n".join(lines[:-1]) + "\n")
+        d.post_usage(lines[-1] + "\n")
+        alerts, _ = d.all_alerts(token=token)
+        anomalies = [a for a in alerts if a["kind"] == "anomaly"]
+        self.assertEqual([(a["date"], a["spend"]) for a in anomalies],
+                         [("2026-11-20", "38.400000000")])
+        got = self.receiver.wait_for(lambda ds: len(ds) >= 1)
+        time.sleep(0.3)
+        got = list(self.receiver.deliveries)
+        self.assertEqual(len(got), 1, got)
+        _, headers, body, _ = got[0]
+        self.assertTrue(verify(secret, headers, body))
+        self.assertEqual(json.loads(body), anomalies[0])
+
     def test_410_gone_disables_the_endpoint(self):
         d = self.start()
         token = self.setup_basic(d)
