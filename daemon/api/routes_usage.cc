@@ -16,12 +16,17 @@ void HandleUsage(ApiContext* ctx, http::Request& req, http::Responder responder)
   options.max_events_per_request = static_cast<size_t>(ctx->config->ingest.max_events_per_request);
   http::EnsureBodyPadding(request->body);
   Status st = parser.Parse(request->body, options, &request->batch);
+  core::Engine::Counters& counters = ctx->engine->mutable_counters();
   if (!st.ok()) {
+    counters.usage_too_many_events.fetch_add(1, std::memory_order_relaxed);
     SendProblem(responder, 413, st.message());
     return;
   }
-  ctx->engine->mutable_counters().events_rejected.fetch_add(request->batch.rejected_count(),
-                                                           std::memory_order_relaxed);
+  counters.events_rejected.fetch_add(request->batch.rejected_count(), std::memory_order_relaxed);
+  for (size_t i = 0; i < ingest::kUsageErrorCount; ++i) {
+    const size_t n = request->batch.rejected_count(static_cast<ingest::UsageError>(i));
+    if (n > 0) counters.events_rejected_by_reason[i].fetch_add(n, std::memory_order_relaxed);
+  }
   auto shared_responder = std::make_shared<http::Responder>(std::move(responder));
   core::UsageRequest* raw = request.get();
   request->done = [shared_responder, raw](const Status& status, uint64_t accepted,

@@ -5,6 +5,7 @@
 // blocking calls for a control thread; SubmitUsage never blocks. Thread-safe.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -129,7 +130,10 @@ class Engine {
     std::atomic<uint64_t> events_accepted{0};
     std::atomic<uint64_t> events_duplicate{0};
     std::atomic<uint64_t> events_rejected{0};
+    // By §8.1 error code, so an operator can tell a feed's bad JSON from its late events.
+    std::array<std::atomic<uint64_t>, ingest::kUsageErrorCount> events_rejected_by_reason{};
     std::atomic<uint64_t> usage_rejected_busy{0};
+    std::atomic<uint64_t> usage_too_many_events{0};  // 413: over max_events_per_request
     std::atomic<uint64_t> usage_failed_storage{0};
     std::atomic<uint64_t> lines_rerated{0};
     std::atomic<uint64_t> alerts_fired{0};

@@ -64,7 +64,17 @@ class EngineCollectable : public prometheus::Collectable {
                          "Usage requests refused: busy queues (429) or failed commits (503).",
                          MetricType::Counter,
                          {Value(d(c.usage_rejected_busy), {{"reason", "busy"}}),
-                          Value(d(c.usage_failed_storage), {{"reason", "storage"}})}));
+                          Value(d(c.usage_failed_storage), {{"reason", "storage"}}),
+                          Value(d(c.usage_too_many_events), {{"reason", "too_many_events"}})}));
+    std::vector<ClientMetric> by_reason;
+    for (size_t i = 0; i < ingest::kUsageErrorCount; ++i) {
+      const auto error = static_cast<ingest::UsageError>(i);
+      by_reason.push_back(Value(d(c.events_rejected_by_reason[i]),
+                                {{"reason", std::string(ingest::UsageErrorName(error))}}));
+    }
+    out.push_back(Family("meterd_events_rejected_total",
+                         "Usage lines rejected, by error code (domain 8.1).",
+                         MetricType::Counter, std::move(by_reason)));
     out.push_back(Family("meterd_lines_rerated_total", "Daily lines re-rated by reference loads.",
                          MetricType::Counter, {Value(d(c.lines_rerated))}));
     out.push_back(Family("meterd_alerts_total", "Alerts committed.", MetricType::Counter,

@@ -41,6 +41,7 @@ void UsageBatch::Clear() {
   events_.clear();
   rejections_.clear();
   rejected_count_ = 0;
+  rejected_by_error_.fill(0);
   line_count_ = 0;
 }
 
@@ -331,6 +332,7 @@ Status UsageParser::Parse(std::string_view body, const UsageParseOptions& option
       e.usage_date = rating::DateOf(timestamp);
       continue;
     }
+    ++batch->rejected_by_error_[static_cast<size_t>(verdict->error)];
     if (batch->rejected_count_++ >= kMaxListedRejections) continue;
     UsageRejection& r = batch->rejections_.emplace_back();
     r.line = number;

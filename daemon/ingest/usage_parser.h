@@ -5,6 +5,7 @@
 // neither is internally synchronized.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,7 @@ enum class UsageError : uint8_t {
   kInFuture,
   kTooOld,
 };
+inline constexpr size_t kUsageErrorCount = static_cast<size_t>(UsageError::kTooOld) + 1;
 
 // The wire name: "bad_json", "missing_field", ..., "too_old".
 std::string_view UsageErrorName(UsageError error);
@@ -79,6 +81,10 @@ class UsageBatch {
   const std::vector<UsageRejection>& rejections() const { return rejections_; }
   // Every rejected line, listed or not.
   size_t rejected_count() const { return rejected_count_; }
+  // Every rejected line with this error, listed or not (for metrics by reason).
+  size_t rejected_count(UsageError error) const {
+    return rejected_by_error_[static_cast<size_t>(error)];
+  }
   // Lines seen, blank lines included (the number of the last line).
   uint32_t line_count() const { return line_count_; }
 
@@ -93,6 +99,7 @@ class UsageBatch {
   std::vector<UsageEvent> events_;
   std::vector<UsageRejection> rejections_;
   size_t rejected_count_ = 0;
+  std::array<size_t, kUsageErrorCount> rejected_by_error_{};
   uint32_t line_count_ = 0;
 };
 

@@ -153,7 +153,10 @@ class Limits(HttpAssertions, unittest.TestCase):
         # The event object is level 1; its field "x" holds levels 2.. .
         ok = json.dumps(event(100))[:-1] + ',"x":' + nested(31) + "}"
         deep = json.dumps(event(101))[:-1] + ',"x":' + nested(32) + "}"
+        bad_json = self.metric("meterd_events_rejected_total", reason="bad_json")
         answer = self.usage([ok, deep]).json()
+        self.assertEqual(self.metric("meterd_events_rejected_total", reason="bad_json"),
+                         bad_json + 1)
         self.assertEqual(answer["accepted"], 1, answer)
         self.assertEqual([(e["line"], e["error"]) for e in answer["errors"]], [(2, "bad_json")])
         # The same limit on every other JSON body.
@@ -174,6 +177,7 @@ class Limits(HttpAssertions, unittest.TestCase):
         self.assertEqual([(e["line"], e["error"]) for e in r.json()["errors"]], [(1, "bad_json")])
 
     def test_event_ids_to_128_bytes_and_resource_uris_to_1024_bytes(self):
+        too_long = self.metric("meterd_events_rejected_total", reason="too_long")
         uri_ok = "/" + "u" * 1023
         lines = [event(200, id="i" * 128), event(201, id="i" * 129),
                  event(202, resource_uri=uri_ok), event(203, resource_uri=uri_ok + "u"),
@@ -182,11 +186,17 @@ class Limits(HttpAssertions, unittest.TestCase):
         self.assertEqual(answer["accepted"], 2, answer)
         self.assertEqual([(e["line"], e["error"]) for e in answer["errors"]],
                          [(2, "too_long"), (4, "too_long"), (5, "too_long"), (6, "too_long")])
+        self.assertEqual(self.metric("meterd_events_rejected_total", reason="too_long"),
+                         too_long + 4, "rejections are counted by reason")
 
     def test_more_events_than_max_events_per_request_is_413_and_stores_nothing(self):
         before = self.metric("meterd_events_total", result="accepted")
+        refused = self.metric("meterd_usage_requests_refused_total", reason="too_many_events")
         r = self.usage([event(300 + i) for i in range(MAX_EVENTS + 1)])
         self.assertProblem(r, 413, "one event too many")
+        self.assertEqual(
+            self.metric("meterd_usage_requests_refused_total", reason="too_many_events"),
+            refused + 1)
         self.assertEqual(self.metric("meterd_events_total", result="accepted"), before)
         answer = self.usage([event(400 + i) for i in range(MAX_EVENTS)]).json()
         self.assertEqual(answer["accepted"], MAX_EVENTS, answer)

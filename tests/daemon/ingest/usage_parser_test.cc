@@ -690,6 +690,12 @@ TEST_F(UsageParserTest, ListsTheFirstHundredRejectionsAndCountsThemAll) {
   EXPECT_EQ(b.rejections()[0].line, 1u);
   EXPECT_EQ(*b.rejections()[99].id, "bad-99");
   EXPECT_EQ(b.rejections()[99].line, 100u + 2);  // two valid lines came before it
+  // Metrics count by reason beyond the listed hundred, and a reused batch starts from zero.
+  EXPECT_EQ(b.rejected_count(UsageError::kBadQuantity), 150u);
+  EXPECT_EQ(b.rejected_count(UsageError::kBadJson), 0u);
+  const UsageBatch& again = Parse("{\n" + Line().Json() + "\n");
+  EXPECT_EQ(again.rejected_count(UsageError::kBadQuantity), 0u);
+  EXPECT_EQ(again.rejected_count(UsageError::kBadJson), 1u);
 }
 
 TEST_F(UsageParserTest, RefusesARequestWithMoreEventsThanTheLimit) {
