@@ -17,7 +17,9 @@ The corpus is data, one JSON object per line:
 """
 
 import json
+import os
 import re
+import subprocess
 import unittest
 from pathlib import Path
 
@@ -93,7 +95,23 @@ class MalformedInputs(HttpAssertions, unittest.TestCase):
         out["metrics"] = sorted(l for l in metrics.splitlines()
                                 if re.match(r"meterd_(events_total\{result=\"accepted"
                                             r"|storage_lines|lines_)", l))
+        out["store entries"] = self.store_entries()
         return out
+
+    def store_entries(self):
+        """Entries per LMDB database from `meterctl stats` (it reads a live store), so a
+        refused input that stored a token, a webhook or a dedupe mark is caught too. None when
+        meterctl is not built (ctest builds only meterd for the e2e tests)."""
+        meterctl = os.environ.get("METERCTL_BIN") or str(
+            Path(os.environ["METERD_BIN"]).resolve().parent.parent / "tools" / "meterctl" /
+            "meterctl")
+        if not os.access(meterctl, os.X_OK):
+            return None
+        text = subprocess.run([meterctl, "stats", "--data-dir", str(self.daemon.data_dir)],
+                              capture_output=True, text=True, check=True).stdout
+        rows = re.findall(r"^([a-z_]+)\s+(\d+)\s+\d+\s+\d+\s", text, re.MULTILINE)
+        self.assertIn("tokens", dict(rows), text)
+        return rows
 
     def test_the_corpus_is_large_and_covers_every_class(self):
         cases = load_corpus()
