@@ -30,6 +30,22 @@ RECON_COLUMNS = [
     "Days", "Quantity", "UnitPrice", "EffectiveUnitPrice", "PricingPreTaxTotal",
     "PricingCurrency", "BillingPreTaxTotal", "BillingCurrency", "PCToBCExchangeRate",
     "PriceAdjustmentDescription"]
+# FOCUS columns first (domain §7, §8.37 name BillingAccountId, SubAccountId, ResourceId,
+# ChargePeriodStart/End, ChargeCategory, ListCost, BilledCost, EffectiveCost, BillingCurrency,
+# PricingQuantity, ListUnitPrice, ContractedUnitPrice), then the x_ extensions
+# (docs/exports.md "FOCUS file").
+FOCUS_COLUMNS = [
+    "BillingAccountId", "BillingAccountName", "SubAccountId", "SubAccountName", "BillingCurrency",
+    "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd",
+    "ChargeCategory", "ChargeFrequency", "ChargeDescription", "ProviderName", "PublisherName",
+    "ServiceName", "ServiceCategory", "ResourceId", "RegionName", "SkuId", "PricingQuantity",
+    "PricingUnit", "ConsumedQuantity", "ConsumedUnit", "ListUnitPrice", "ContractedUnitPrice",
+    "ListCost", "ContractedCost", "BilledCost", "EffectiveCost", "x_PartnerId", "x_PartnerName",
+    "x_ResellerMpnId", "x_MeterId", "x_MeterName", "x_MeterSubCategory", "x_ProductId",
+    "x_UsageDate", "x_PricingCurrency", "x_UnitPrice", "x_EffectiveUnitPrice",
+    "x_ListCostInPricingCurrency", "x_BilledCostInPricingCurrency",
+    "x_PartnerEarnedCreditPercentage", "x_PartnerEarnedCredit", "x_ExchangeRate",
+    "x_ExchangeRateDate", "x_ExchangeRateProvisional"]
 FOCUS_WHOLESALE = {"ContractedUnitPrice", "ContractedCost", "BilledCost", "EffectiveCost",
                    "x_EffectiveUnitPrice", "x_BilledCostInPricingCurrency",
                    "x_PartnerEarnedCreditPercentage", "x_PartnerEarnedCredit"}
@@ -148,7 +164,8 @@ class ExampleExports(HttpAssertions):
 
     def test_focus_rows_carry_periods_accounts_and_resource_of_each_line(self):
         for month in self.months():
-            _, rows = self.get_csv(f"/v1/exports/focus?month={month}")
+            header, rows = self.get_csv(f"/v1/exports/focus?month={month}")
+            self.assertEqual(header, FOCUS_COLUMNS)
             want = []
             for customer_id in sorted(self.expected["customers"]):
                 want += [(customer_id, l) for l in rated_lines(self.expected, customer_id, month)]
@@ -222,6 +239,23 @@ class ExampleExports(HttpAssertions):
             self.assertStatus(r, 200, f"Accept: {accept}")
             self.assertEqual(r.content_type, "application/json", f"Accept: {accept}")
 
+    def test_files_are_streamed_as_chunked_attachments_and_the_connection_stays_usable(self):
+        month = self.months()[0]
+        for kind in ("daily", "recon", "focus"):
+            r = self.daemon.get(f"/v1/exports/{kind}?month={month}")
+            self.assertStatus(r, 200, kind)
+            self.assertEqual(r.headers.get("transfer-encoding"), "chunked", kind)
+            self.assertNotIn("content-length", r.headers, kind)
+            self.assertEqual(r.headers.get("content-disposition"),
+                             f'attachment; filename="meterd-{kind}-{month}.csv"', kind)
+            self.assertTrue(r.body.endswith(b"\r\n"), kind)
+            # Same kept-alive connection: the stream ended cleanly with its last chunk.
+            self.assertStatus(self.daemon.get("/healthz", token=NO_TOKEN), 200, kind)
+        r = self.daemon.request("HEAD", f"/v1/exports/daily?month={month}")
+        self.assertStatus(r, 200, "HEAD")
+        self.assertEqual(r.body, b"")
+        self.assertStatus(self.daemon.get("/healthz", token=NO_TOKEN), 200, "after HEAD")
+
     def test_a_bad_month_is_400_and_a_month_without_usage_is_the_header_alone(self):
         for kind in ("daily", "recon", "focus"):
             self.assertProblem(self.daemon.get(f"/v1/exports/{kind}?month=2026-13"), 400, kind)
@@ -280,7 +314,7 @@ class TiersAndPecExports(ExampleExports, unittest.TestCase):
         self.assertEqual(rows, [{k: v for k, v in r.items() if k not in DAILY_WHOLESALE}
                                 for r in partner_rows])
         header, rows = self.get_csv("/v1/exports/focus?month=2026-11", token=token)
-        self.assertFalse(FOCUS_WHOLESALE & set(header), header)
+        self.assertEqual(header, [c for c in FOCUS_COLUMNS if c not in FOCUS_WHOLESALE])
         self.assertIn("ListCost", header)
         self.assertEqual(len(rows), len(partner_rows))
         self.assertProblem(self.daemon.get("/v1/exports/recon?month=2026-11", token=token), 403)
