@@ -435,15 +435,22 @@ class IsolationMatrix(HttpAssertions, unittest.TestCase):
                     own = WEBHOOK_B if mine == PARTNER_B else WEBHOOK_A
                     other = WEBHOOK_A if own == WEBHOOK_B else WEBHOOK_B
                     objects = (("own", own, mine, True), ("other", other, mine, False),
-                               ("nonexistent", "wh-nobody", mine, False))
+                               ("nonexistent", "wh-nobody", mine, False),
+                               # Naming the other partner does not make its webhook reachable:
+                               # a partner token alone decides whose webhooks these are.
+                               ("other, naming its partner", other, mine, False))
                 for obj, wid, owner, exists in objects:
                     path = f"/v1/webhooks/{wid}"
                     if caller.role == "admin":
                         path += f"?partner_id={owner}"
+                    elif obj.startswith("other, naming"):
+                        path += "?partner_id=" + (PARTNER_A if wid == WEBHOOK_A else PARTNER_B)
                     expect = self.role_status(caller, ("admin", "partner"))
                     body, restore = None, None
                     if method == "PUT":
                         body = self._webhook(wid if wid in WEBHOOK_URL else WEBHOOK_A)
+                        if obj.startswith("other, naming"):
+                            body["partner_id"] = PARTNER_A if wid == WEBHOOK_A else PARTNER_B
                     if expect is None:
                         if method == "GET":
                             expect = 200 if exists else 404
