@@ -586,6 +586,29 @@ class IsolationMatrix(HttpAssertions, unittest.TestCase):
         self.assertTrue(d.running())
         self.assertStatus(d.get("/healthz", token=NO_TOKEN), 200)
 
+    def test_a_cursor_taken_from_another_scope_reveals_nothing(self):
+        """Cursors are opaque but client-supplied: one minted for partner B's lines (or for the
+        admin's full lists) must not open anything outside the caller's scope."""
+        d = self.daemon
+        partner_a = next(c for c in self.callers if c.name == "partner A")
+        reseller_a = next(c for c in self.callers if c.name == "reseller of A1")
+        page = d.get_json(f"/v1/customers/{B1}/lines?month={MONTH}&limit=1")
+        self.assertIsNotNone(page["next_cursor"], "B1 needs two lines for this test")
+        r = d.get(f"/v1/customers/{A1}/lines?month={MONTH}&cursor={page['next_cursor']}",
+                  token=partner_a.token)
+        self.assertProblem(r, 400, "a cursor into another customer's lines")
+        for path, key in (("/v1/customers", "customers"), (f"/v1/spend?month={MONTH}", "rows")):
+            sep = "&" if "?" in path else "?"
+            first = d.get_json(f"{path}{sep}limit=1")
+            self.assertIsNotNone(first["next_cursor"])
+            for caller in (partner_a, reseller_a):
+                r = d.get(f"{path}{sep}cursor={first['next_cursor']}", token=caller.token)
+                if r.status == 200:
+                    ids = {row["customer_id"] for row in r.json()[key]}
+                    self.assertLessEqual(ids, set(caller.visible), f"{caller.name} {path}")
+                else:
+                    self.assertProblem(r, 400, f"{caller.name} {path}")
+
     def _check_cell(self, caller, case, r, what):
         if case.expect in (200, 201, 204):
             self.assertStatus(r, case.expect, what)
