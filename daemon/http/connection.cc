@@ -234,6 +234,13 @@ void Connection::OnHeader(beast::error_code ec) {
     Reject(400, "the request-target must be an absolute path", RequestError::kBadRequest);
     return;
   }
+  // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no length we
+  // can trust. Beast would read it as bodiless and parse what follows as the next request,
+  // which a proxy in front may have framed differently (request smuggling): refuse it.
+  if (req.count(bhttp::field::transfer_encoding) > 0 && !parser_->chunked()) {
+    Reject(400, "Transfer-Encoding must end in chunked", RequestError::kBadRequest);
+    return;
+  }
   match_ = ctx_.router->Find(req.method(), target.substr(0, target.find('?')));
   const Route* route = match_.kind == RouteMatch::Kind::kFound ? match_.route : nullptr;
   const size_t limit = BodyLimitFor(route);

@@ -7,7 +7,9 @@ be alive and healthy at the end.
 The corpus is data, one JSON object per line:
   class        what kind of damage (truncated_json, nul_bytes, invalid_utf8, ...; docs/errors.md)
   name         one sentence, unique
-  target       usage | reference | entity | pricesheet | fx | budget | token | webhook | query
+  target       usage | reference | entity | pricesheet | fx | budget | token | webhook | query |
+               raw_http (body_bytes is the whole request, sent on its own connection;
+               `{{admin}}` expands to the admin's Authorization header)
   method/path  override the target's defaults
   body         UTF-8 text, or body_bytes: text whose code points 0-255 are the bytes sent (for
                raw NUL and invalid UTF-8). `{{c*N}}` expands to N copies of c; `{{seeded}}` to
@@ -19,11 +21,12 @@ The corpus is data, one JSON object per line:
 import json
 import os
 import re
+import socket
 import subprocess
 import unittest
 from pathlib import Path
 
-from harness import EXAMPLES_DIR, NO_TOKEN, HttpAssertions, start_class_daemon
+from harness import EXAMPLES_DIR, NO_TOKEN, HttpAssertions, Response, start_class_daemon
 
 CORPUS = Path(__file__).resolve().parent / "malformed" / "corpus.ndjson"
 MAX_EVENTS = 200  # --max-events-per-request, so the 413 case stays small
@@ -39,9 +42,11 @@ TARGETS = {
     "token": ("POST", "/v1/tokens", "application/json", "problem"),
     "webhook": ("PUT", None, "application/json", "problem"),
     "query": ("GET", None, None, "problem"),
+    "raw_http": (None, None, None, "problem"),
 }
-REASONS = {400: "Bad Request", 404: "Not Found", 413: "Content Too Large",
-           422: "Unprocessable Content"}
+REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+           405: "Method Not Allowed", 413: "Content Too Large", 422: "Unprocessable Content",
+           431: "Request Header Fields Too Large"}
 CUSTOMERS = ("c0ffee00-0000-4000-8000-000000000001", "c0ffee00-0000-4000-8000-000000000002")
 MONTHS = ("2026-10", "2026-11")
 REPEAT = re.compile(r"\{\{(.+?)\*(\d+)\}\}")
@@ -124,6 +129,7 @@ class MalformedInputs(HttpAssertions, unittest.TestCase):
                          "nesting", "csv_quoting", "query"):
             self.assertIn(required, classes)
         self.assertEqual({c["target"] for c in cases}, set(TARGETS))
+        self.assertIn("http_framing", classes)
 
     def test_each_malformed_input_gets_its_documented_error_and_changes_nothing(self):
         d = self.daemon
@@ -141,17 +147,46 @@ class MalformedInputs(HttpAssertions, unittest.TestCase):
         log = d.log_path.read_text(errors="replace")
         self.assertNotIn("handler_exception", log)
 
+    def send_raw(self, data):
+        """One raw request on its own connection; the first response, parsed."""
+        with socket.create_connection(("127.0.0.1", self.daemon.port), timeout=10) as s:
+            s.sendall(data)
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            head, _, body = got.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in
+                       (line.partition(":") for line in lines[1:])}
+            length = int(headers.get("content-length", "0"))
+            while len(body) < length:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+        self.assertTrue(lines[0].startswith("HTTP/1.1 "), f"no HTTP answer: {got[:200]!r}")
+        return Response(int(lines[0].split()[1]), headers, body[:length])
+
     def run_case(self, case, what):
         method, path, content_type, kind = TARGETS[case["target"]]
         method = case.get("method", method)
-        path = expand(case.get("path", path), self.seeded)
+        path = case.get("path", path)
+        path = expand(path, self.seeded) if path else path
         if "body_bytes" in case:
             body = expand(case["body_bytes"], self.seeded).encode("latin-1")
         elif "body" in case:
             body = expand(case["body"], self.seeded).encode("utf-8")
         else:
             body = None
-        r = self.daemon.request(method, path, body, content_type=content_type)
+        if case["target"] == "raw_http":
+            body = body.replace(b"{{admin}}", b"Authorization: Bearer " +
+                                self.daemon.admin_token.encode())
+            r = self.send_raw(body)
+        else:
+            r = self.daemon.request(method, path, body, content_type=content_type)
         expect = case["expect"]
         if "status" in expect:
             doc = self.assertProblem(r, expect["status"], what)
