@@ -586,6 +586,22 @@ class IsolationMatrix(HttpAssertions, unittest.TestCase):
         self.assertTrue(d.running())
         self.assertStatus(d.get("/healthz", token=NO_TOKEN), 200)
 
+    def test_head_answers_every_get_of_the_table_with_the_same_status_and_no_body(self):
+        """HEAD is served wherever GET is: it must not become a way around scope or role."""
+        d = self.daemon
+        checked = 0
+        for (method, _), make in sorted(self.route_table().items()):
+            if method != "GET":
+                continue
+            for caller in self.callers:
+                for obj, case in make(caller):
+                    r = d.request("HEAD", case.path, token=caller.token, headers=case.headers)
+                    self.assertEqual(r.status, case.expect,
+                                     f"{caller.name} HEAD {case.path} ({obj})")
+                    self.assertEqual(r.body, b"")
+                    checked += 1
+        self.assertGreater(checked, 100)
+
     def test_a_cursor_taken_from_another_scope_reveals_nothing(self):
         """Cursors are opaque but client-supplied: one minted for partner B's lines (or for the
         admin's full lists) must not open anything outside the caller's scope."""
