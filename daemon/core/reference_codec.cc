@@ -8,8 +8,9 @@
 namespace meterd::core {
 namespace {
 
+// maybe_unused: clang flags a variable template whose only use sits in a discarded branch.
 template <class>
-inline constexpr bool kAlwaysFalse = false;
+[[maybe_unused]] inline constexpr bool kAlwaysFalse = false;
 
 void OptionalString(http::JsonWriter& w, std::string_view key, const std::optional<std::string>& v) {
   if (v) w.Field(key, *v);

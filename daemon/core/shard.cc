@@ -370,11 +370,13 @@ Result<Shard::LedgerEntry*> Shard::GetLedger(storage::ReadTxn& txn, std::string_
     kb_.Clear();
     kb_.AddU8(static_cast<uint8_t>(fkind)).AddString(customer_id).AddU32(MonthKey(month));
     std::string fprefix(kb_.view());
+    // A copy: clang before 16 cannot capture a structured binding in a lambda.
+    const rating::AlertKind kind = akind;
     st = txn.ScanPrefix(Db::kFired, fprefix, [&](std::string_view k, std::string_view) {
       storage::KeyReader reader(k.substr(fprefix.size()));
       uint64_t nanos = 0;
       if (reader.ReadU64(&nanos)) {
-        marks.push_back({akind, Decimal::FromNanos(static_cast<rating::int128>(nanos))});
+        marks.push_back({kind, Decimal::FromNanos(static_cast<rating::int128>(nanos))});
       }
       return storage::ScanStep::kContinue;
     });
