@@ -20,7 +20,9 @@ cmake --build "$build_dir" -j "$(nproc)"
 fuzz_dir=${METERD_FUZZ_BUILD_DIR:-build/fuzz}
 CXX=clang++ cmake -S . -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMETERD_FUZZ=ON -DMETERD_BUILD_BENCH=OFF >/dev/null
-cmake --build "$fuzz_dir" -j "$(nproc)" --target usage_parser_fuzz reference_parser_fuzz
+cmake --build "$fuzz_dir" -j "$(nproc)" --target usage_parser_fuzz reference_parser_fuzz \
+  price_sheet_fuzz decimal_fuzz http_fuzz
+# Five targets x 15 s: the smoke stays near 75 s.
 bash scripts/fuzz.sh "$fuzz_dir" "${METERD_FUZZ_SECONDS:-15}"
 
 # Last, so its summary closes the output.
