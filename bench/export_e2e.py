@@ -88,13 +88,16 @@ class Meterd:
 def count_rows(url, token):
     """Reads the export through Python and counts its records (CRLF-terminated rows)."""
     req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
-    rows, size = 0, 0
+    rows, size, last = 0, 0, b""
     with urllib.request.urlopen(req, timeout=600) as r:
         while True:
             block = r.read(1 << 20)
             if not block:
                 break
             rows += block.count(b"\r\n")
+            if last == b"\r" and block[:1] == b"\n":  # a CRLF split between two blocks
+                rows += 1
+            last = block[-1:]
             size += len(block)
     return rows - 1, size  # minus the header row
 

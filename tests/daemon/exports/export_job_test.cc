@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -238,6 +239,31 @@ TEST_F(ExportJobTest, ReadsNoMoreThanTheChunkSizeOfLinesPerChunk) {
   EXPECT_TRUE(job.done());
   EXPECT_EQ(job.lines_read(), 7u);  // the November lines of c1 and c2, unrated one included
   EXPECT_EQ(job.rows_written(), 6u);
+}
+
+TEST_F(ExportJobTest, StopsAChunkOnceItHoldsTheByteCapAndStillGivesTheSameBytes) {
+  // A streamed piece is bounded in bytes as well as lines: with a 1-byte cap every chunk after
+  // the header's holds exactly one row (the row that crossed the cap), whatever the line count.
+  for (ExportFormat format : {ExportFormat::kDailyRated, ExportFormat::kFocus}) {
+    const std::string whole = Export(Spec(format), {"c1", "c2", "c3"});
+    ExportJob job(snapshot_, Customers({"c1", "c2", "c3"}), Spec(format), kDefaultLinesPerChunk,
+                  /*chunk_bytes=*/1);
+    std::string all;
+    int rows_in_chunks = 0;
+    for (int i = 0; i < 100; ++i) {
+      std::string chunk;
+      Result<bool> done = job.NextChunk(env_.get(), &chunk);
+      ASSERT_TRUE(done.ok());
+      const size_t rows = static_cast<size_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+      EXPECT_LE(rows, i == 0 ? 2u : 1u) << ExportFormatName(format) << " chunk " << i;
+      rows_in_chunks += static_cast<int>(rows);
+      all += chunk;
+      if (*done) break;
+    }
+    EXPECT_TRUE(job.done());
+    EXPECT_EQ(all, whole) << ExportFormatName(format);
+    EXPECT_EQ(rows_in_chunks, 7);  // header + 6 rated lines
+  }
 }
 
 TEST_F(ExportJobTest, HoldsNoReadTransactionBetweenChunks) {

@@ -6,6 +6,7 @@
 // drift, an exchange rate, a line meterd cannot rate, an unknown customer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "tests/tools/meterctl/test_support.h"
@@ -522,6 +523,64 @@ TEST_F(MeterctlAgainstMeterd, ReconcileFindsAQuantityDrift) {
   EXPECT_EQ(diffs[0].GetText("delta_billed_usd"), "-0.020400000");  // 1.2648 - 1.2852
   EXPECT_NE(last_.out.find("quantity: file 15.500000000, meterd 15.750000000"), std::string::npos)
       << last_.out;
+}
+
+TEST_F(MeterctlAgainstMeterd, ReconcileFindsEveryDiscrepancyPlantedAtOnceAndNoneInItsOwnExport) {
+  Load("basic");
+  // All four of issue #7's discrepancies in one month, each on its own line of the fixture:
+  // (1) a late event meterd got after Microsoft's cut: 0.25 h more on the 11-03 VM line (E1);
+  WriteFile(dir_.Join("late.ndjson"),
+            R"({"id":"late-1","entitlement_id":"e1000000-0000-4000-8000-000000000001",)"
+            R"("meter_id":"0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01","resource_uri":)"
+            R"("/subscriptions/e1000000-0000-4000-8000-000000000001/resourceGroups/web/providers/)"
+            R"(Microsoft.Compute/virtualMachines/web-1","quantity":"0.25",)"
+            R"("timestamp":"2026-11-03T12:00:00Z"})"
+            "\n");
+  ProcessResult late = Ctl({"load", "usage", dir_.Join("late.ndjson")});
+  ASSERT_EQ(late.exit_code, 0) << Describe(late);
+  // (2) a price version for the VM meter from 11-04 that Microsoft's file does not have (the
+  //     11-04 legacy VM line, E2);
+  WriteFile(dir_.Join("price.csv"),
+            "ProductId,SkuId,MeterId,MeterName,MeterCategory,MeterSubCategory,MeterRegion,"
+            "UnitOfMeasure,Market,Currency,UnitPrice,PricingTierRangeMin,PricingTierRangeMax,"
+            "EffectiveStartDate,EffectiveEndDate,Tags,Publisher\n"
+            "DZH318Z0VIRT,0001,0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01,D2s v3,Virtual Machines,,"
+            "US East,1 Hour,US,USD,0.1,0,,2026-11-04,,Azure,Microsoft\n");
+  ProcessResult price = Ctl({"load", "pricesheet", dir_.Join("price.csv")});
+  ASSERT_EQ(price.exit_code, 0) << Describe(price);
+  // (3) the admin grant on E1 removed from 11-04 on (the 11-04 public IP line loses PEC);
+  HttpResponse put = Admin(Method::kPut, "/v1/grants/aobo:e1000000-0000-4000-8000-000000000001",
+                           R"({"end":"2026-11-04T00:00:00Z"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  // (4) and a day missing from Microsoft's file (11-05).
+  WriteFile(dir_.Join("planted.csv"),
+            DropRows(ReadFile(FixturePath("basic_daily_rated.csv")), ",11/5/2026,"));
+
+  Json r = Reconcile(dir_.Join("planted.csv"), "2026-11", 4);
+  std::vector<std::string> found;
+  for (const Json& d : r.Find("differences")->items()) {
+    for (const std::string& kind : Kinds(d)) {
+      found.push_back(kind + " " + *d.GetText("usage_date") + " " + *d.GetText("entitlement_id"));
+    }
+  }
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<std::string>{
+                       "missing_in_file 2026-11-05 e1000000-0000-4000-8000-000000000001",
+                       "pec 2026-11-04 e1000000-0000-4000-8000-000000000001",
+                       "quantity 2026-11-03 e1000000-0000-4000-8000-000000000001",
+                       "unit_price 2026-11-04 e2000000-0000-4000-8000-000000000002",
+                   }))
+      << r.Pretty();
+  EXPECT_FALSE(r.Find("agree")->as_bool());
+
+  // meterd's own daily-rated export of the same state is a matching file: nothing to report.
+  const std::string own = dir_.Join("own.csv");
+  ProcessResult exported = Ctl({"export", "daily", "--month", "2026-11", "--out", own});
+  ASSERT_EQ(exported.exit_code, 0) << Describe(exported);
+  Json same = Reconcile(own, "2026-11", 0);
+  EXPECT_TRUE(same.Find("agree")->as_bool()) << same.Pretty();
+  EXPECT_TRUE(same.Find("differences")->items().empty());
+  EXPECT_EQ(same.GetText("matched"), "4");
 }
 
 TEST_F(MeterctlAgainstMeterd, ReconcileFindsAnExchangeRateDifferenceForOneCustomer) {
