@@ -1,6 +1,7 @@
 #include "daemon/core/shard.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "daemon/core/records.h"
@@ -115,15 +116,23 @@ void Shard::PostControl(std::function<void()> fn) {
 }
 
 void Shard::Run() {
+  // The month can change while no event arrives: the forecast review needs a timer.
+  constexpr auto kForecastReviewInterval = std::chrono::seconds(30);
+  auto next_review = std::chrono::steady_clock::now();
   for (;;) {
     std::function<void()> control;
     std::optional<UsageItem> usage;
+    if (std::chrono::steady_clock::now() >= next_review) {
+      ReviewForecasts();
+      next_review = std::chrono::steady_clock::now() + kForecastReviewInterval;
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] {
+      bool ready = cv_.wait_until(lock, next_review, [&] {
         return !control_queue_.empty() || !usage_queue_.empty() ||
                (stopping_ && inflight_.empty());
       });
+      if (!ready) continue;  // time for the review
       if (!control_queue_.empty()) {
         control = std::move(control_queue_.front());
         control_queue_.pop_front();
@@ -630,6 +639,53 @@ void Shard::MaybeFinishRecovery() {
 }
 
 // ---------------------------------------------------------------- re-rating and budgets
+
+void Shard::ReviewForecasts() {
+  if (recovering_) return;
+  const rating::Month month = rating::MonthOf(rating::DateOf(engine_->Now()));
+  if (reviewed_month_ == month) return;
+  snapshot_ = engine_->snapshot();
+  Result<storage::ReadTxn> txn = engine_->env()->BeginRead();
+  if (!txn.ok()) return;  // retried at the next tick
+  std::vector<std::string> customers;
+  Status st = txn->ScanPrefix(Db::kBudgets, {}, [&](std::string_view k, std::string_view) {
+    std::string customer;
+    bool truncated = false;
+    if (!storage::KeyReader(k).ReadTrailingString(&customer, &truncated) || truncated ||
+        engine_->ShardOf(customer) != index_) {
+      return storage::ScanStep::kContinue;
+    }
+    customers.push_back(std::move(customer));
+    return storage::ScanStep::kContinue;
+  });
+  auto job = std::make_unique<Job>();
+  for (const std::string& customer : customers) {
+    if (!st.ok()) break;
+    kb_.Clear();
+    keys::Totals(&kb_, customer, MonthKey(month));
+    Result<bool> stored = txn->Contains(Db::kTotals, kb_.view());
+    if (!stored.ok()) { st = stored.status(); break; }
+    // No stored and no cached spend in the new month: nothing to forecast.
+    if (!*stored && ledgers_.find(LedgerKey(customer, month)) == ledgers_.end()) continue;
+    Result<LedgerEntry*> entry = GetLedger(*txn, customer, month);
+    if (!entry.ok()) { st = entry.status(); break; }
+    if (!(*entry)->touched) {
+      (*entry)->touched = true;
+      touched_.push_back(*entry);
+    }
+  }
+  if (st.ok()) {
+    uint64_t changed = 0;
+    st = SettleTouched(*txn, job.get(), &changed);
+  } else {
+    for (LedgerEntry* e : touched_) e->touched = false;
+    touched_.clear();
+  }
+  txn = Status::Internal("released");
+  if (!st.ok()) return;  // nothing submitted; the next tick tries again
+  reviewed_month_ = month;
+  if (!job->writes.empty()) Submit(std::move(job));
+}
 
 Result<std::vector<rating::Month>> Shard::MonthsOf(storage::ReadTxn& txn,
                                                    const std::string& customer) {

@@ -127,6 +127,12 @@ class Shard {
   void Submit(std::unique_ptr<Job> job);
   void OnCommitted(Job* job, const Status& status);
   void MaybeFinishRecovery();
+  // Forecasts fall as a month's days pass, except when a month with spend stops lying in the
+  // future (§8.15: its forecast was its spend): then spend × days_in(m) may cross a forecast
+  // threshold without any event. Runs when the current month differs from the last review's
+  // (the first time at start), evaluating the budgets of this shard's customers that have
+  // spend in the new month.
+  void ReviewForecasts();
 
   Engine* const engine_;
   const size_t index_;
@@ -159,6 +165,7 @@ class Shard {
   std::string scratch_;
   rating::SettleResult settle_;
   std::vector<rating::BudgetCrossing> crossings_;
+  std::optional<rating::Month> reviewed_month_;  // ReviewForecasts ran for this month
   AnomalyWatch anomaly_;  // anomaly alerts of this shard's customers (anomaly_watch.h)
 };
 

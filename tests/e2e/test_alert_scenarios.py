@@ -10,6 +10,7 @@ delivery in test_webhooks.py."""
 
 import itertools
 import json
+import time
 import unittest
 
 from harness import DaemonTestCase
@@ -220,6 +221,46 @@ class EarlyForecast(AlertScenario):
         alerts = self.new_alerts()
         self.assertEqual([(a["kind"], a["threshold"], a["spend"], a["percent"]) for a in alerts],
                          [("budget_forecast", 100, "100.200000000", "100.200000000")])
+
+
+class ForecastAtMonthStart(AlertScenario):
+    """A month's forecast equals its spend until the month begins (§8.15), then jumps to
+    spend × days_in(m): the forecast threshold is crossed by the clock alone, with no event. The
+    shards review forecasts when the month changes (at start and on their timer)."""
+
+    CLOCK = "2026-11-30T23:00:00Z"
+
+    def wait_for_alerts(self, count, timeout_s=10):
+        alerts = []
+        deadline = time.monotonic() + timeout_s
+        while len(alerts) < count and time.monotonic() < deadline:
+            alerts.extend(self.new_alerts())
+            time.sleep(0.05)
+        return alerts
+
+    def test_the_forecast_crosses_when_the_month_begins_without_a_new_event(self):
+        self.add_customer(1)
+        self.put_budget(1, "100", [80], forecast=[100])
+        # 11 hours ahead of now (allowed up to 24 h, §8.9): December is still in the future.
+        self.use(1, "10", "2026-12-01", hour="10:00:00")
+        self.assertEqual(self.spend(1, month="2026-12")["forecast"], "10.000000000")
+        self.assertEqual(self.new_alerts(), [])
+
+        self.assertEqual(self.d.stop(), 0)
+        self.d.fixed_clock = "2026-12-01T12:00:00Z"  # half a day counts as one: 10 × 31
+        self.d.start()
+        alerts = self.wait_for_alerts(1)
+        self.assertEqual([(a["kind"], a["month"], a["threshold"], a["spend"], a["percent"])
+                          for a in alerts],
+                         [("budget_forecast", "2026-12", 100, "310.000000000",
+                           "310.000000000")])
+        self.assertEqual(self.spend(1, month="2026-12")["forecast"], "310.000000000")
+
+        # Reviewed once per month change, fired once: a restart repeats nothing.
+        self.d.kill()
+        self.d.start()
+        time.sleep(0.5)
+        self.assertEqual(self.new_alerts(), [])
 
 
 class PecLost(AlertScenario):
