@@ -441,6 +441,9 @@ void Connection::Enqueue(Outgoing out) {
 
 void Connection::WriteNext() {
   if (closed_ || lingering_ || writing_ || queue_.empty()) return;
+  // The front is a stream whose head is out and whose producer has not handed over its next
+  // piece: it keeps the front until it ends (PumpStream drives it); later answers wait.
+  if (stream_sr_) return;
   Outgoing& o = queue_.front();
   // The last response of the connection says so; when draining that is the last one queued.
   const bool more_requests_possible = !stop_reading_ || in_handler_ || (reading_ && !idle_wait_);

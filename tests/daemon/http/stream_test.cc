@@ -187,6 +187,21 @@ TEST_F(StreamTest, AnEmptyStreamIsAnEmptyBodyAndAPipelinedRequestWaitsForTheStre
   EXPECT_EQ(c.Read().body(), R"({"hello":"world"})");
 }
 
+TEST_F(StreamTest, APipelinedAnswerReadyMidStreamWaitsForTheStreamToEnd) {
+  Start();
+  TestConnection c(port());
+  // The stream pauses between pieces, so /hello is answered (and queued) while the stream's
+  // head is out and its producer is still busy: it must neither restart nor interleave.
+  c.SendRaw(
+      "GET /stream/4/1000?pause_ms=100 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /stream/2/5 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ClientResponse first = c.Read();
+  EXPECT_EQ(first.body(), Expected(4, 1000));
+  EXPECT_EQ(c.Read().body(), R"({"hello":"world"})");
+  EXPECT_EQ(c.Read().body(), Expected(2, 5));
+}
+
 TEST_F(StreamTest, AnswersHeadWithTheHeadersAloneAndAsksNoBodyOfTheProducer) {
   Start();
   TestConnection c(port());
