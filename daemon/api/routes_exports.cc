@@ -3,7 +3,7 @@
 // /v1/customers/{id}/lines. Files are produced by exports::ExportJob in pieces of bounded LMDB
 // reads (one short read transaction each) and streamed: a piece is made only once the previous
 // one has been written to the socket, so the daemon holds one piece per export however large
-// the file and however slow the client (docs/exports.md "How a file is produced").
+// the file and however slow the client (docs/exports.md "Streaming").
 #include <memory>
 #include <optional>
 #include <string>
