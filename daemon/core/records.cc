@@ -8,7 +8,12 @@ namespace {
 using rating::Decimal;
 using rating::int128;
 
-constexpr uint8_t kLineVersion = 1;
+// Line records: version 1 held every amount as 16 raw bytes (≈ 315 bytes a line); version 2
+// (written now) holds them as zigzag LEB128 varints — most amounts fit in 4–7 bytes and the
+// zeros (PEC, lost credit) in one — so a line record is about half the size and a commit dirties
+// fewer pages. Version 1 records are still read.
+constexpr uint8_t kLineVersionFixed = 1;
+constexpr uint8_t kLineVersion = 2;
 constexpr uint8_t kTotalsVersion = 1;
 constexpr uint8_t kBudgetVersion = 1;
 constexpr uint8_t kAlertVersion = 1;
@@ -30,6 +35,16 @@ void PutI128(std::string* out, int128 v) {
   out->append(b, 16);
 }
 void PutDec(std::string* out, Decimal d) { PutI128(out, d.nanos()); }
+void PutVarI128(std::string* out, int128 v) {
+  using u128 = unsigned __int128;
+  u128 u = (static_cast<u128>(v) << 1) ^ static_cast<u128>(v >> 127);  // zigzag
+  while (u >= 0x80) {
+    out->push_back(static_cast<char>(static_cast<uint8_t>(u) | 0x80));
+    u >>= 7;
+  }
+  out->push_back(static_cast<char>(static_cast<uint8_t>(u)));
+}
+void PutVarDec(std::string* out, Decimal d) { PutVarI128(out, d.nanos()); }
 void PutStr(std::string* out, std::string_view s) {
   PutU32(out, static_cast<uint32_t>(s.size()));
   out->append(s);
@@ -59,6 +74,33 @@ class Reader {
     return v;
   }
   Decimal Dec() { return Decimal::FromNanos(I128()); }
+  int128 VarI128() {
+    using u128 = unsigned __int128;
+    u128 u = 0;
+    for (int shift = 0; shift < 128; shift += 7) {
+      if (!Need(1)) return 0;
+      const uint8_t byte = static_cast<uint8_t>(b_[pos_++]);
+      // The 19th byte may only carry the top two bits of the 128.
+      if (shift == 126 && byte > 0x03) break;
+      u |= static_cast<u128>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return static_cast<int128>((u >> 1) ^ (~(u & 1) + 1));
+    }
+    ok_ = false;
+    return 0;
+  }
+  Decimal VarDec() { return Decimal::FromNanos(VarI128()); }
+  uint32_t VarU32() {
+    int128 v = VarI128();
+    if (v < 0 || v > 0xffffffff) { ok_ = false; return 0; }
+    return static_cast<uint32_t>(v);
+  }
+  std::string_view VarStr() {
+    uint32_t n = VarU32();
+    if (!Need(n)) return {};
+    std::string_view s = b_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
   std::string_view Str() {
     uint32_t n = U32();
     if (!Need(n)) return {};
@@ -107,25 +149,31 @@ void EncodeLine(const StoredLine& line, std::string* out) {
                   (r.fx_provisional ? kFxProvisional : 0) | (r.pec_lost ? kPecLost : 0);
   PutU8(out, flags);
   PutCurrency(out, r.currency);
-  PutDec(out, line.quantity);
-  PutDec(out, r.unit_price);
-  PutDec(out, r.effective_unit_price);
-  PutDec(out, r.pec_rate);
-  PutDec(out, r.list_usd);
-  PutDec(out, r.pec_usd);
-  PutDec(out, r.billed_usd);
-  PutI128(out, r.fx.picos());
-  PutDec(out, r.list_bc);
-  PutDec(out, r.pec_bc);
-  PutDec(out, r.billed_bc);
-  PutDec(out, r.lost_pec_usd);
-  PutDec(out, r.lost_pec_bc);
-  PutStr(out, line.resource_uri);
+  PutVarDec(out, line.quantity);
+  PutVarDec(out, r.unit_price);
+  PutVarDec(out, r.effective_unit_price);
+  PutVarDec(out, r.pec_rate);
+  PutVarDec(out, r.list_usd);
+  PutVarDec(out, r.pec_usd);
+  PutVarDec(out, r.billed_usd);
+  PutVarI128(out, r.fx.picos());
+  PutVarDec(out, r.list_bc);
+  PutVarDec(out, r.pec_bc);
+  PutVarDec(out, r.billed_bc);
+  PutVarDec(out, r.lost_pec_usd);
+  PutVarDec(out, r.lost_pec_bc);
+  PutVarI128(out, static_cast<int128>(line.resource_uri.size()));
+  out->append(line.resource_uri);
 }
 
 Status DecodeLine(std::string_view bytes, StoredLine* out) {
   Reader rd(bytes);
-  if (rd.U8() != kLineVersion) return Status::Corruption("line record: unknown version");
+  const uint8_t version = rd.U8();
+  if (version != kLineVersion && version != kLineVersionFixed) {
+    return Status::Corruption("line record: unknown version");
+  }
+  const bool fixed = version == kLineVersionFixed;
+  auto dec = [&] { return fixed ? rd.Dec() : rd.VarDec(); };
   rating::RatedAmounts& r = out->rated;
   r = rating::RatedAmounts{};
   uint8_t reason = rd.U8();
@@ -141,20 +189,20 @@ Status DecodeLine(std::string_view bytes, StoredLine* out) {
   r.fx_provisional = flags & kFxProvisional;
   r.pec_lost = flags & kPecLost;
   r.currency = ReadCurrency(&rd);
-  out->quantity = rd.Dec();
-  r.unit_price = rd.Dec();
-  r.effective_unit_price = rd.Dec();
-  r.pec_rate = rd.Dec();
-  r.list_usd = rd.Dec();
-  r.pec_usd = rd.Dec();
-  r.billed_usd = rd.Dec();
-  r.fx = rating::FxRate::FromPicos(rd.I128());
-  r.list_bc = rd.Dec();
-  r.pec_bc = rd.Dec();
-  r.billed_bc = rd.Dec();
-  r.lost_pec_usd = rd.Dec();
-  r.lost_pec_bc = rd.Dec();
-  out->resource_uri = std::string(rd.Str());
+  out->quantity = dec();
+  r.unit_price = dec();
+  r.effective_unit_price = dec();
+  r.pec_rate = dec();
+  r.list_usd = dec();
+  r.pec_usd = dec();
+  r.billed_usd = dec();
+  r.fx = rating::FxRate::FromPicos(fixed ? rd.I128() : rd.VarI128());
+  r.list_bc = dec();
+  r.pec_bc = dec();
+  r.billed_bc = dec();
+  r.lost_pec_usd = dec();
+  r.lost_pec_bc = dec();
+  out->resource_uri = std::string(fixed ? rd.Str() : rd.VarStr());
   if (!rd.done()) return Status::Corruption("line record: bad length");
   return Status::Ok();
 }
