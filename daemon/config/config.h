@@ -36,7 +36,7 @@ struct ServerConfig {
   size_t max_bulk_body_bytes = size_t{64} << 20;       // api.md: 64 MiB for usage and bulk loads
   std::chrono::milliseconds header_timeout{10'000};    // first byte to end of headers
   std::chrono::milliseconds body_timeout{120'000};     // end of headers to end of body
-  std::chrono::milliseconds write_timeout{60'000};     // one whole response
+  std::chrono::milliseconds write_timeout{60'000};     // one response, or one piece of a stream
   std::chrono::milliseconds idle_timeout{75'000};      // keep-alive wait for the next request
   std::chrono::milliseconds shutdown_timeout{25'000};  // in-flight grace on SIGTERM
 };
