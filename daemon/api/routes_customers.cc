@@ -25,6 +25,23 @@ std::optional<std::string> CursorParam(const Request& req, Responder& responder)
   return decoded;
 }
 
+// The smallest key that sorts after `key`, where a scan resumes after a cursor. Appending a
+// NUL is that key unless `key` already has the maximum size (a line key whose resource URI was
+// truncated to fit): then no longer key exists, so the successor is `key` with its last
+// non-0xFF byte incremented. nullopt when nothing can follow, or when `key` is longer than any
+// stored key (a forged cursor: the scan would refuse it).
+std::optional<std::string> KeyAfter(std::string key) {
+  if (key.size() < storage::kMaxKeySize) {
+    key.push_back('\0');
+    return key;
+  }
+  if (key.size() > storage::kMaxKeySize) return std::nullopt;
+  while (!key.empty() && static_cast<unsigned char>(key.back()) == 0xff) key.pop_back();
+  if (key.empty()) return std::nullopt;
+  key.back() = static_cast<char>(static_cast<unsigned char>(key.back()) + 1);
+  return key;
+}
+
 void WriteBudgetObject(http::JsonWriter& w, const rating::Budget& b) {
   w.BeginObject();
   w.Field("amount", b.amount).Field("basis", rating::BasisName(b.basis));
@@ -284,11 +301,11 @@ void HandleLines(ApiContext* ctx, Request& req, Responder responder) {
   std::string from = prefix;
   if (auto cur = req.query().Get("cursor")) {
     auto decoded = DecodeCursor(*cur);
-    if (!decoded || decoded->compare(0, prefix.size(), prefix) != 0) {
+    std::optional<std::string> after = decoded ? KeyAfter(*decoded) : std::nullopt;
+    if (!after || decoded->compare(0, prefix.size(), prefix) != 0) {
       return SendProblem(responder, 400, "bad cursor");
     }
-    from = *decoded;
-    from.push_back('\0');
+    from = std::move(*after);
   }
   auth::FieldVisibility vis = auth::FieldVisibility::For(*principal);
   std::string currency(snap->BillingCurrency(*c));
@@ -342,9 +359,9 @@ void HandleUnknownUsage(ApiContext* ctx, Request& req, Responder responder) {
   std::string from;
   if (auto cur = req.query().Get("cursor")) {
     auto decoded = DecodeCursor(*cur);
-    if (!decoded) return SendProblem(responder, 400, "bad cursor");
-    from = *decoded;
-    from.push_back('\0');
+    std::optional<std::string> after = decoded ? KeyAfter(*decoded) : std::nullopt;
+    if (!after) return SendProblem(responder, 400, "bad cursor");
+    from = std::move(*after);
   }
   Result<storage::ReadTxn> txn = ctx->env->BeginRead();
   if (!txn.ok()) return SendStatus(responder, Status::Unavailable(txn.status().message()));
