@@ -52,8 +52,11 @@ Result<TokenRequest> ParseTokenRequest(simdjson::dom::object object) {
   TokenRequest out;
   bool seen[4] = {};
   for (auto [key, value] : object) {
-    const int index = key == "role" ? 0 : key == "partner_id" ? 1 : key == "mpn_id" ? 2
-                      : key == "name" ? 3 : -1;
+    const int index = key == "role"         ? 0
+                      : key == "partner_id" ? 1
+                      : key == "mpn_id"     ? 2
+                      : key == "name"       ? 3
+                                            : -1;
     if (index < 0) continue;
     if (seen[index]) return Status::InvalidArgument(std::string(key) + " is given twice");
     seen[index] = true;

@@ -30,8 +30,9 @@ std::string WebhookJson(const webhooks::Webhook& w, bool with_secret) {
 std::optional<std::string> ScopePartner(const auth::Principal& p, const Request& req,
                                         std::string_view body_partner, Responder& responder) {
   std::string partner = p.role == auth::Role::kPartner ? p.partner_id
-                        : !body_partner.empty()       ? LowerId(body_partner)
-                                                      : LowerId(req.query().Get("partner_id").value_or(""));
+                        : !body_partner.empty()
+                            ? LowerId(body_partner)
+                            : LowerId(req.query().Get("partner_id").value_or(""));
   if (partner.empty()) {
     SendProblem(responder, 422, "an admin must name the partner_id the webhook belongs to");
     return std::nullopt;

@@ -73,8 +73,8 @@ class EngineCollectable : public prometheus::Collectable {
                                 {{"reason", std::string(ingest::UsageErrorName(error))}}));
     }
     out.push_back(Family("meterd_events_rejected_total",
-                         "Usage lines rejected, by error code (domain 8.1).",
-                         MetricType::Counter, std::move(by_reason)));
+                         "Usage lines rejected, by error code (domain 8.1).", MetricType::Counter,
+                         std::move(by_reason)));
     out.push_back(Family("meterd_lines_rerated_total", "Daily lines re-rated by reference loads.",
                          MetricType::Counter, {Value(d(c.lines_rerated))}));
     out.push_back(Family("meterd_alerts_total", "Alerts committed.", MetricType::Counter,

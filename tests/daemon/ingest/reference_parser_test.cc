@@ -339,26 +339,28 @@ TEST_F(ReferenceParserTest, LimitsTheLengthOfIdsAndTexts) {
 // role could alias another object's key, so those are bad values; free text may hold it.
 TEST_F(ReferenceParserTest, RejectsANulCharacterInIdsScopeAndRoleButNotInFreeText) {
   const std::string nul = "\\u0000";
-  for (const std::string& line : {
-           R"({"type":"partner","partner_id":"p)" + nul + R"(x","mpn_id":"1","kind":"direct"})",
-           R"({"type":"partner","partner_id":"p","mpn_id":"1)" + nul + R"(","kind":"direct"})",
-           R"({"type":"reseller","mpn_id":"m","partner_id":")" + nul + R"("})",
-           R"({"type":"customer","customer_id":"c)" + nul + R"(","country":"US","partner_id":"p"})",
-           R"({"type":"customer","customer_id":"c","country":"US","partner_id":"p","reseller_mpn_id":"r)" +
-               nul + R"("})",
-           R"({"type":"entitlement","entitlement_id":"e)" + nul +
-               R"(","customer_id":"c","offer":"azure_plan","created_at":"2026-01-01T00:00:00Z"})",
-           R"({"type":"grant","grant_id":"g","entitlement_id":"e","scope":"/subscriptions/e)" + nul +
-               R"(","principal_mpn_id":"1","role":"owner","start":"2026-01-01T00:00:00Z"})",
-           R"({"type":"grant","grant_id":"g","entitlement_id":"e","scope":"/s","principal_mpn_id":"1",)"
-           R"("role":"own)" + nul + R"(er","start":"2026-01-01T00:00:00Z"})",
-           R"({"type":"grant","grant_id":"aobo:e)" + nul + R"("})",
-       }) {
+  const std::vector<std::string> lines = {
+      R"({"type":"partner","partner_id":"p)" + nul + R"(x","mpn_id":"1","kind":"direct"})",
+      R"({"type":"partner","partner_id":"p","mpn_id":"1)" + nul + R"(","kind":"direct"})",
+      R"({"type":"reseller","mpn_id":"m","partner_id":")" + nul + R"("})",
+      R"({"type":"customer","customer_id":"c)" + nul + R"(","country":"US","partner_id":"p"})",
+      R"({"type":"customer","customer_id":"c","country":"US","partner_id":"p","reseller_mpn_id":"r)" +
+          nul + R"("})",
+      R"({"type":"entitlement","entitlement_id":"e)" + nul +
+          R"(","customer_id":"c","offer":"azure_plan","created_at":"2026-01-01T00:00:00Z"})",
+      R"({"type":"grant","grant_id":"g","entitlement_id":"e","scope":"/subscriptions/e)" + nul +
+          R"(","principal_mpn_id":"1","role":"owner","start":"2026-01-01T00:00:00Z"})",
+      R"({"type":"grant","grant_id":"g","entitlement_id":"e","scope":"/s","principal_mpn_id":"1",)"
+      R"("role":"own)" +
+          nul + R"(er","start":"2026-01-01T00:00:00Z"})",
+      R"({"type":"grant","grant_id":"aobo:e)" + nul + R"("})",
+  };
+  for (const std::string& line : lines) {
     EXPECT_EQ(LineOutcome(line), "bad_value") << line;
   }
-  EXPECT_EQ(LineOutcome(R"({"type":"reseller","mpn_id":"m","partner_id":"p","name":"a)" + nul +
-                        R"(b"})"),
-            "ok");
+  EXPECT_EQ(
+      LineOutcome(R"({"type":"reseller","mpn_id":"m","partner_id":"p","name":"a)" + nul + R"(b"})"),
+      "ok");
   auto r = parser_.ParseEntity(EntityType::kCustomer, std::string("c\0d", 3),
                                R"({"country":"US","partner_id":"p"})");
   ASSERT_FALSE(r.ok());
