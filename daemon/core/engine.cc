@@ -419,7 +419,20 @@ LoadResult Engine::LoadPriceSheet(std::string_view csv) {
   LoadResult result;
   Result<rating::PriceSheet> sheet = rating::ParsePriceSheet(csv);
   if (!sheet.ok()) {
-    result.errors.push_back({1, "bad_csv", sheet.status().message()});
+    // The reader names the physical line of broken quoting as "line N: …"; other whole-sheet
+    // problems (empty body, missing or doubled columns) are the header's, line 1.
+    const std::string& message = sheet.status().message();
+    int line = 1;
+    if (message.rfind("line ", 0) == 0) {
+      int n = 0;
+      size_t i = 5;
+      while (i < message.size() && i < 14 && message[i] >= '0' && message[i] <= '9') {
+        n = n * 10 + (message[i] - '0');
+        ++i;
+      }
+      if (i > 5 && i < message.size() && message[i] == ':') line = n;
+    }
+    result.errors.push_back({line, "bad_csv", message});
     return result;
   }
   rating::ReferenceBuilder builder(snapshot());
