@@ -1,6 +1,7 @@
 // Partner-facing reads and budgets: customers, spend, the spending overview, lines, budgets,
 // unknown usage. Reads copy out of short LMDB read transactions on the I/O thread.
 #include <algorithm>
+#include <functional>
 
 #include "daemon/api/api_internal.h"
 #include "daemon/core/records.h"
@@ -85,6 +86,24 @@ Status ReadCustomerMonth(storage::ReadTxn& txn, const rating::Customer& c, ratin
   return Status::Ok();
 }
 
+// One page of the customers `principal` may see, in id order after the cursor `after` (advanced
+// to the last customer written). Returns the next page's cursor, or nullopt on the last page;
+// `write` may fail (a store read), which ends the page with that status.
+Result<std::optional<std::string>> ForEachVisibleCustomer(
+    const rating::ReferenceSnapshot& snap, const auth::Principal& principal, std::string* after,
+    size_t limit, const std::function<Status(const rating::Customer&)>& write) {
+  size_t n = 0;
+  for (const rating::Customer* c : snap.Customers()) {
+    if (!after->empty() && c->customer_id <= *after) continue;
+    if (!auth::MayAccessCustomer(principal, *c)) continue;
+    if (n == limit) return std::optional<std::string>(EncodeCursor(*after));
+    METERD_RETURN_IF_ERROR(write(*c));
+    *after = c->customer_id;
+    ++n;
+  }
+  return std::optional<std::string>();
+}
+
 void HandleListCustomers(ApiContext* ctx, Request& req, Responder responder) {
   auto principal = Authorize(ctx, req, responder, auth::Action::kReadCustomers);
   if (!principal) return;
@@ -96,26 +115,19 @@ void HandleListCustomers(ApiContext* ctx, Request& req, Responder responder) {
   std::string out;
   http::JsonWriter w(&out);
   w.BeginObject().Key("customers").BeginArray();
-  size_t n = 0;
-  std::optional<std::string> next;
-  for (const rating::Customer* c : snap->Customers()) {
-    if (!after->empty() && c->customer_id <= *after) continue;
-    if (!auth::MayAccessCustomer(*principal, *c)) continue;
-    if (n == *limit) {
-      next = EncodeCursor(*after);
-      break;
-    }
-    w.BeginObject().Field("customer_id", c->customer_id).Field("name", c->name);
-    w.Field("country", c->country).Field("currency", snap->BillingCurrency(*c));
-    w.Field("partner_id", c->partner_id);
-    if (c->reseller_mpn_id) w.Field("reseller_mpn_id", *c->reseller_mpn_id);
-    else w.Field("reseller_mpn_id", nullptr);
-    w.EndObject();
-    *after = c->customer_id;
-    ++n;
-  }
+  Result<std::optional<std::string>> next = ForEachVisibleCustomer(
+      *snap, *principal, &*after, *limit, [&](const rating::Customer& c) {
+        w.BeginObject().Field("customer_id", c.customer_id).Field("name", c.name);
+        w.Field("country", c.country).Field("currency", snap->BillingCurrency(c));
+        w.Field("partner_id", c.partner_id);
+        if (c.reseller_mpn_id) w.Field("reseller_mpn_id", *c.reseller_mpn_id);
+        else w.Field("reseller_mpn_id", nullptr);
+        w.EndObject();
+        return Status::Ok();
+      });
+  if (!next.ok()) return SendStatus(responder, next.status());
   w.EndArray();
-  if (next) w.Field("next_cursor", *next); else w.Field("next_cursor", nullptr);
+  if (*next) w.Field("next_cursor", **next); else w.Field("next_cursor", nullptr);
   w.EndObject();
   SendJson(responder, 200, std::move(out));
 }
@@ -196,18 +208,11 @@ void HandleOverview(ApiContext* ctx, Request& req, Responder responder) {
   std::string out;
   http::JsonWriter w(&out);
   w.BeginObject().Key("rows").BeginArray();
-  size_t n = 0;
-  std::optional<std::string> next;
-  for (const rating::Customer* c : snap->Customers()) {
-    if (!after->empty() && c->customer_id <= *after) continue;
-    if (!auth::MayAccessCustomer(*principal, *c)) continue;
-    if (n == *limit) {
-      next = EncodeCursor(*after);
-      break;
-    }
+  Result<std::optional<std::string>> next = ForEachVisibleCustomer(
+      *snap, *principal, &*after, *limit, [&](const rating::Customer& customer) -> Status {
+    const rating::Customer* c = &customer;
     CustomerMonthState state;
-    Status st = ReadCustomerMonth(*txn, *c, *month, &state);
-    if (!st.ok()) return SendStatus(responder, st);
+    METERD_RETURN_IF_ERROR(ReadCustomerMonth(*txn, *c, *month, &state));
     const rating::MonthTotals& t = state.totals.totals;
     std::optional<rating::Basis> budget_basis;
     if (state.budget) budget_basis = state.budget->basis;
@@ -225,11 +230,11 @@ void HandleOverview(ApiContext* ctx, Request& req, Responder responder) {
     }
     if (rounded) w.Field("percent_rounded", *rounded); else w.Field("percent_rounded", nullptr);
     w.EndObject();
-    *after = c->customer_id;
-    ++n;
-  }
+    return Status::Ok();
+  });
+  if (!next.ok()) return SendStatus(responder, next.status());
   w.EndArray();
-  if (next) w.Field("next_cursor", *next); else w.Field("next_cursor", nullptr);
+  if (*next) w.Field("next_cursor", **next); else w.Field("next_cursor", nullptr);
   w.EndObject();
   SendJson(responder, 200, std::move(out));
 }
