@@ -150,6 +150,23 @@ void BM_FlatAppendToExistingLine(benchmark::State& state) {
 }
 BENCHMARK(BM_FlatAppendToExistingLine);
 
+// A large month: 60,000 lines (2,000 resources × 30 days) of one flat meter, visited in a
+// scattered order, so most appends miss the CPU caches for the slot and the line.
+void BM_FlatAppendToExistingLineOf60kLines(benchmark::State& state) {
+  Fixture f(kFlat, 2000, 30);
+  const Decimal q = Dec("0.25");
+  const size_t n = f.keys.size();
+  size_t i = 0;
+  for (auto _ : state) {
+    f.ledger.AddQuantity(f.keys[i], q);
+    i += 7919;  // a prime stride: every line once per n appends
+    if (i >= n) i -= n;
+  }
+  f.ledger.Settle(f.snapshot, f.config, &f.result);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_FlatAppendToExistingLineOf60kLines);
+
 // The same line again and again: the last-line cache, no hashing.
 void BM_FlatAppendSameLine(benchmark::State& state) {
   Fixture f(kFlat, 100, 1);
