@@ -639,8 +639,15 @@ void Env::RefreshMapSize() {
 }
 
 uint64_t Env::used_bytes() const {
+  // mdb_env_info reads the meta pages through the map, which a growth on the writer thread
+  // unmaps and maps again (mdb_env_set_mapsize in Remap): the metrics thread calling this
+  // without the gate could read env_->me_metas while it is being replaced, or read unmapped
+  // memory. Hold the gate shared, as a transaction does.
+  if (!gate_.EnterShared(options_.growth_wait * 4)) return 0;
   MDB_envinfo info;
-  if (mdb_env_info(env_, &info) != MDB_SUCCESS) return 0;
+  const int rc = mdb_env_info(env_, &info);
+  gate_.ExitShared();
+  if (rc != MDB_SUCCESS) return 0;
   return (static_cast<uint64_t>(info.me_last_pgno) + 1) * page_size_;
 }
 

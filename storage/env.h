@@ -284,6 +284,7 @@ class Env {
   uint64_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
   uint64_t max_map_size() const { return max_map_size_.load(std::memory_order_relaxed); }
   // Bytes of the map in use (up to the highest page ever written; free pages inside count).
+  // Any thread: waits out a map growth like a transaction would; 0 when that wait fails.
   uint64_t used_bytes() const;
   const std::string& dir() const { return dir_; }
   const EnvOptions& options() const { return options_; }
@@ -336,7 +337,7 @@ class Env {
   std::pair<dev_t, ino_t> store_id_{};
   bool registered_ = false;
   uint32_t page_size_ = 4096;
-  MapGate gate_;
+  mutable MapGate gate_;  // mutable: used_bytes() const enters it too
   std::mutex grow_mu_;
   std::atomic<uint64_t> map_size_{0};
   std::atomic<uint64_t> max_map_size_{0};

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -575,6 +576,40 @@ TEST(MapGate, AGrowthWaitsForAnOpenReaderThenRemapsWithDataIntact) {
   std::string v;
   ASSERT_TRUE(r->Get(Db::kLines, "k", &v).ok());
   EXPECT_EQ(v, "v");
+}
+
+TEST(MapGate, UsedBytesWaitsOutAGrowthInsteadOfReadingTheMapBeingReplaced) {
+  // used_bytes (the metrics scrape, any thread) reads LMDB's meta pages through the map that a
+  // growth on the writer thread unmaps and maps again: it must wait for the growth like a
+  // transaction does (it once read env->me_metas without the gate).
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  MustPut(*env, Db::kLines, "k", "v");
+  const uint64_t before = env->map_size();
+  std::optional<ReadTxn> reader;
+  {
+    Result<ReadTxn> r = env->BeginRead();
+    ASSERT_TRUE(r.ok());
+    reader.emplace(std::move(*r));
+  }
+  Status grown;
+  std::thread grower([&] { grown = env->Grow(std::chrono::milliseconds(5000)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the growth waits for reader
+  std::atomic<uint64_t> used{0};
+  std::atomic<bool> answered{false};
+  std::thread scrape([&] {
+    used.store(env->used_bytes());
+    answered.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(answered.load()) << "used_bytes read the map while a growth was pending";
+  reader.reset();
+  grower.join();
+  scrape.join();
+  EXPECT_TRUE(grown.ok()) << grown.ToString();
+  EXPECT_EQ(env->map_size(), before + SmallOptions().map_growth_step);
+  EXPECT_GT(used.load(), 0u);
+  EXPECT_LE(used.load(), env->map_size());
 }
 
 TEST(MapGate, GrowthStopsAtTheConfiguredMaximum) {
