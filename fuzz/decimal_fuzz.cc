@@ -381,7 +381,8 @@ void CheckArithmetic(const uint8_t* p, const uint8_t* end, uint8_t shift) {
 
   // RoundToDigits: a multiple of 10^(9−digits) within half a unit (ties to even), except the
   // documented truncation within one unit of the int128 limit.
-  const int digits = static_cast<int>(shift % 12) - 1;  // −1..10: clamping is part of the contract
+  // −1..10: clamping out-of-range digits is part of the contract.
+  const int digits = static_cast<int>(shift % 12) - 1;
   const Decimal r = meterd::rating::RoundToDigits(a, digits);
   const int eff = std::clamp(digits, 0, 9);
   const Big unit = Pow10Big(9 - eff);

@@ -23,11 +23,13 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -80,11 +82,25 @@ bool Exchange(uint16_t port, std::string_view bytes, std::string* answer, int ti
   answer->clear();
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) Fail("socket");
+  // Each exchange ends in TIME_WAIT on our side (we close first), which holds its 4-tuple for
+  // a minute: at hundreds of inputs a second one source address runs out of ephemeral ports.
+  // So the source address walks through 127.0.0.0/8 (every address there is loopback).
+  static uint32_t next_source = 0;
+  const uint32_t n = next_source++;
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr =
+      htonl(0x7f000000u | ((1 + n % 250) << 16) | ((1 + n / 250 % 250) << 8) | 2);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+    Fail("bind: " + std::string(std::strerror(errno)));
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Fail("connect");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    Fail("connect: " + std::string(std::strerror(errno)));
+  }
   // Write and read interleaved: the server may answer (and stop reading) before we are done.
   size_t sent = 0;
   bool shut = false;
