@@ -325,7 +325,15 @@ void Connection::OnReadError(beast::error_code ec, RequestError timeout_reason) 
     Reject(400, "malformed HTTP request: " + ec.message(), RequestError::kBadRequest);
     return;
   }
-  CloseNow();  // reset, EOF mid-request, or aborted: nobody to answer
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
+    // The peer half-closed in the middle of a request. That request can never complete, but
+    // the peer may still be reading the answers to its earlier ones (a streamed export still
+    // being written was cut off here, found by fuzz/http_fuzz): finish those, then close.
+    stop_reading_ = true;
+    MaybeFinish();
+    return;
+  }
+  CloseNow();  // reset or aborted: nobody to answer
 }
 
 // ---- handling ----
