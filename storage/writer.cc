@@ -9,6 +9,7 @@
 #include <limits>
 #include <system_error>
 
+#include "common/thread_name.h"
 #include "storage/lmdb_status.h"
 
 namespace meterd::storage {
@@ -57,7 +58,10 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
   }
   std::unique_ptr<Writer> writer(new Writer(env, std::move(options)));
   try {
-    writer->thread_ = std::thread(&Writer::Run, writer.get());
+    writer->thread_ = std::thread([w = writer.get()] {
+      SetCurrentThreadName("meterd-writer");
+      w->Run();
+    });
   } catch (const std::system_error& e) {
     return Status::Internal(std::string("cannot start the writer thread: ") + e.what());
   }

@@ -1,5 +1,6 @@
 #include "daemon/core/maintenance.h"
 
+#include "common/thread_name.h"
 #include "daemon/lifecycle/log.h"
 
 namespace meterd::core {
@@ -11,7 +12,12 @@ Maintenance::Maintenance(storage::Env* env, storage::Writer* writer,
 
 Maintenance::~Maintenance() { Stop(); }
 
-void Maintenance::Start() { thread_ = std::thread([this] { Run(); }); }
+void Maintenance::Start() {
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("meterd-maint");
+    Run();
+  });
+}
 
 void Maintenance::Stop() {
   {

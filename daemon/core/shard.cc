@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/thread_name.h"
 #include "daemon/core/records.h"
 #include "daemon/http/json_writer.h"
 #include "storage/schema.h"
@@ -85,7 +86,12 @@ Shard::Shard(Engine* engine, size_t index)
 
 Shard::~Shard() { Stop(); }
 
-void Shard::Start() { thread_ = std::thread([this] { Run(); }); }
+void Shard::Start() {
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("meterd-shard-" + std::to_string(index_));
+    Run();
+  });
+}
 
 void Shard::Stop() {
   {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "daemon/http/connection.h"
 #include "daemon/http/problem.h"
 #include "daemon/lifecycle/log.h"
@@ -262,7 +263,12 @@ Status Server::Start() {
   s.Accept();
   const int n = std::max(1, cfg.io_threads);
   s.threads.reserve(n);
-  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.RunThread(); });
+  for (int i = 0; i < n; ++i) {
+    s.threads.emplace_back([&s, i] {
+      SetCurrentThreadName("meterd-io-" + std::to_string(i));
+      s.RunThread();
+    });
+  }
   s.started = true;
   return Status::Ok();
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 
+#include "common/thread_name.h"
 #include "daemon/auth/webhook_signature.h"
 #include "daemon/core/records.h"
 #include "daemon/lifecycle/log.h"
@@ -220,7 +221,10 @@ Status WebhookService::Start() {
                         });
   if (!st.ok()) return st;
   METERD_RETURN_IF_ERROR(decode);
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("meterd-webhooks");
+    Run();
+  });
   return Status::Ok();
 }
 
