@@ -169,11 +169,19 @@ std::vector<int> CheckAnswers(std::string_view answer, bool may_head) {
     }
     if (ec) Fail("unparseable HTTP response (" + ec.message() + "): " +
                  std::string(answer.substr(0, 300)));
-    if (!parser.is_done()) {
-      // A response without Content-Length or chunking would end at EOF; meterd never sends one.
-      Fail("response without a length: " + std::string(answer.substr(0, 300)));
-    }
     answer.remove_prefix(used);
+    if (!parser.is_done()) {
+      // Without Content-Length or chunking a body ends at the close. Only an HTTP/1.0 client
+      // (no chunked encoding) may get that, for a streamed answer, and it must be the last.
+      if (!parser.is_header_done() || parser.get().version() != 10) {
+        Fail("response without a length: " + std::string(answer.substr(0, 300)));
+      }
+      if (!answer.empty()) parser.put(boost::asio::buffer(answer.data(), answer.size()), ec);
+      if (ec == bhttp::error::need_more) ec = {};
+      if (!ec) parser.put_eof(ec);
+      if (ec) Fail("close-delimited response: " + ec.message());
+      answer = {};
+    }
     const auto& res = parser.get();
     const int status = static_cast<int>(res.result_int());
     statuses.push_back(status);
