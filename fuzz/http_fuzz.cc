@@ -99,7 +99,16 @@ bool Exchange(uint16_t port, std::string_view bytes, std::string* answer, int ti
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    Fail("connect: " + std::string(std::strerror(errno)));
+    // libFuzzer's timer signal can interrupt connect; the connection then completes (or
+    // fails) asynchronously, which SO_ERROR reports once the socket is writable.
+    if (errno != EINTR) Fail("connect: " + std::string(std::strerror(errno)));
+    pollfd w{fd, POLLOUT, 0};
+    while (::poll(&w, 1, 5'000) < 0 && errno == EINTR) {
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) Fail("connect: " + std::string(std::strerror(err)));
   }
   // Write and read interleaved: the server may answer (and stop reading) before we are done.
   size_t sent = 0;
@@ -122,10 +131,12 @@ bool Exchange(uint16_t port, std::string_view bytes, std::string* answer, int ti
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
     if (p.revents & POLLIN) {
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // closed (or reset after an error answer): done
       answer->append(buf, static_cast<size_t>(n));
     } else if (p.revents & POLLOUT) {
       const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
       if (n < 0) {  // the server closed its side: stop sending, read what it said
         ::shutdown(fd, SHUT_WR);
         shut = true;
