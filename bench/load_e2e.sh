@@ -39,7 +39,7 @@ cat "$work/probe.txt"
 curl -s "$url/metrics" > "$work/metrics.txt" || true
 # Server-side latency of the spend reads (request read to answer written), per bucket.
 grep -E '^meterd_http_request_duration_seconds_bucket\{.*spend' "$work/metrics.txt" | grep -v overview || true
-grep -E '^meterd_(storage_commits_total|storage_commit_seconds_(sum|count)|storage_batch_jobs_(sum|count)|storage_batch_seconds_(sum|count)|events_total|storage_queue[a-z_]*)' "$work/metrics.txt" || true
+grep -E '^meterd_(storage_commits_total|storage_commit_seconds_(sum|count)|storage_batch_jobs_(sum|count)|storage_batch_seconds_(sum|count)|events_total|storage_queue[a-z_]*|storage_map[a-z_]*)' "$work/metrics.txt" || true
 
 kill -TERM "$pid"
 wait "$pid"

@@ -1,14 +1,18 @@
 // meterd's composition root: configuration, storage, engine, API, server, then the signal loop.
 // Shutdown runs in reverse: stop accepting and finish in-flight requests, drain the shards,
 // final commit, close the store.
+#include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <latch>
 #include <optional>
 #include <filesystem>
 #include <string>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "common/thread_name.h"
 #include "daemon/api/api.h"
 #include "daemon/auth/token_table.h"
 #include "daemon/config/config.h"
@@ -118,6 +122,19 @@ int Run(const config::Config& cfg,
 
   auth::TokenTable tokens;
   boost::asio::thread_pool control(1);
+  // As many parsing threads as I/O threads: parsing is what the I/O threads did before. Each
+  // start-up task waits until all have begun, so every pool thread takes exactly one.
+  const int parse_threads = std::max(1, cfg.server.io_threads);
+  boost::asio::thread_pool ingest(static_cast<size_t>(parse_threads));
+  std::latch parse_threads_named(parse_threads);
+  for (int i = 0; i < parse_threads; ++i) {
+    boost::asio::post(ingest, [&parse_threads_named, i] {
+      SetCurrentThreadName("meterd-parse-" + std::to_string(i));
+      MarkCurrentThreadBackground();
+      parse_threads_named.arrive_and_wait();
+    });
+  }
+  parse_threads_named.wait();
   api::ApiContext context;
   context.engine = &engine;
   context.env = env->get();
@@ -125,6 +142,7 @@ int Run(const config::Config& cfg,
   context.tokens = &tokens;
   context.config = &cfg;
   context.control = &control;
+  context.ingest = &ingest;
   context.webhooks = &webhook_delivery;
   Result<std::optional<std::string>> bootstrap = api::BootstrapTokens(&context);
   if (!bootstrap.ok()) return Fail("cannot load tokens", bootstrap.status());
@@ -163,6 +181,7 @@ int Run(const config::Config& cfg,
   lifecycle::NotifyStopping();
   server.Shutdown(cfg.server.shutdown_timeout);
   control.join();
+  ingest.join();  // a body still parsing is submitted before the shards stop
   maintenance.Stop();
   webhook_service.store(nullptr);
   webhook_delivery.Stop();

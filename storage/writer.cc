@@ -60,6 +60,7 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
   try {
     writer->thread_ = std::thread([w = writer.get()] {
       SetCurrentThreadName("meterd-writer");
+      MarkCurrentThreadBackground();
       w->Run();
     });
   } catch (const std::system_error& e) {

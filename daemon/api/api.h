@@ -32,6 +32,9 @@ struct ApiContext {
   auth::TokenTable* tokens = nullptr;
   const config::Config* config = nullptr;
   boost::asio::thread_pool* control = nullptr;  // one thread: blocking admin work
+  // Parses usage bodies (POST /v1/usage). Off the I/O threads, so a multi-megabyte body being
+  // parsed never delays a partner's read queued on the same I/O thread. Null: parse inline.
+  boost::asio::thread_pool* ingest = nullptr;
   webhooks::WebhookService* webhooks = nullptr;
   // Executor for timers (alerts long-poll); set once the server exists.
   std::function<boost::asio::any_io_executor()> io_executor;

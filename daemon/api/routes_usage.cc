@@ -1,15 +1,33 @@
-// POST /v1/usage: parse on the I/O thread, hand the batch to the shards, answer after commit.
+// POST /v1/usage: authorize on the I/O thread, parse on the ingest pool, hand the batch to the
+// shards, answer after commit.
+#include <boost/asio/post.hpp>
+
 #include "daemon/api/api_internal.h"
 #include "daemon/ingest/usage_parser.h"
 
 namespace meterd::api::internal {
 namespace {
 
+void ParseAndSubmit(ApiContext* ctx, std::shared_ptr<core::UsageRequest> request,
+                    http::Responder responder);
+
 void HandleUsage(ApiContext* ctx, http::Request& req, http::Responder responder) {
   if (!Authorize(ctx, req, responder, auth::Action::kIngestUsage)) return;
-  thread_local ingest::UsageParser parser;
   auto request = std::make_shared<core::UsageRequest>();
   request->body = std::move(req.body());  // keeps the padded capacity the parser reads into
+  if (ctx->ingest == nullptr) {
+    ParseAndSubmit(ctx, std::move(request), std::move(responder));
+    return;
+  }
+  auto shared_responder = std::make_shared<http::Responder>(std::move(responder));
+  boost::asio::post(*ctx->ingest, [ctx, request = std::move(request), shared_responder]() mutable {
+    ParseAndSubmit(ctx, std::move(request), std::move(*shared_responder));
+  });
+}
+
+void ParseAndSubmit(ApiContext* ctx, std::shared_ptr<core::UsageRequest> request,
+                    http::Responder responder) {
+  thread_local ingest::UsageParser parser;
   ingest::UsageParseOptions options;
   options.now = ctx->engine->Now();
   options.retention_days = ctx->config->rating.dedupe_retention_days;

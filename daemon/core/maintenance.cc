@@ -15,6 +15,7 @@ Maintenance::~Maintenance() { Stop(); }
 void Maintenance::Start() {
   thread_ = std::thread([this] {
     SetCurrentThreadName("meterd-maint");
+    MarkCurrentThreadBackground();
     Run();
   });
 }

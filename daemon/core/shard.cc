@@ -89,6 +89,7 @@ Shard::~Shard() { Stop(); }
 void Shard::Start() {
   thread_ = std::thread([this] {
     SetCurrentThreadName("meterd-shard-" + std::to_string(index_));
+    MarkCurrentThreadBackground();
     Run();
   });
 }

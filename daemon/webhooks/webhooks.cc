@@ -223,6 +223,7 @@ Status WebhookService::Start() {
   METERD_RETURN_IF_ERROR(decode);
   thread_ = std::thread([this] {
     SetCurrentThreadName("meterd-webhooks");
+    MarkCurrentThreadBackground();
     Run();
   });
   return Status::Ok();
