@@ -50,3 +50,24 @@ class LongResourceUris(DaemonTestCase):
         self.assertEqual(d.post_usage(body)["accepted"], 1)
         got = d.get_json("/v1/unknown-usage")["lines"]
         self.assertEqual([(l["resource_uri"], l["quantity"]) for l in got], [(uri, "3.000000000")])
+
+    def test_pages_ending_on_a_long_uri_resume_after_it(self):
+        # A page that ends on a line whose key holds a truncated URI (a maximum-size key) must
+        # hand out a cursor that resumes after it (3bc35e9: it once gave 422 'bad key size').
+        d = self.start_daemon()
+        d.load_reference("basic")
+        base = f"/subscriptions/{ENT}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/"
+        uris = [base + c * (1024 - len(base)) for c in "pqr"]
+        answer = d.post_usage("\n".join(event(i, u) for i, u in enumerate(uris)))
+        self.assertEqual(answer["accepted"], 3, answer)
+        got = d.get_all(f"/v1/customers/{CUSTOMER}/lines?month=2026-11", "lines", limit=1)
+        self.assertEqual(sorted(l["resource_uri"] for l in got), uris)
+
+        unknown = [json.dumps({"id": f"u{i}", "entitlement_id": "ent-unknown",
+                               "meter_id": METER, "resource_uri": "/x/" + c * 1020,
+                               "quantity": "1", "timestamp": "2026-11-10T10:00:00Z"})
+                   for i, c in enumerate("stu")]
+        self.assertEqual(d.post_usage("\n".join(unknown))["accepted"], 3)
+        got = d.get_all("/v1/unknown-usage", "lines", limit=1)
+        self.assertEqual(sorted(l["resource_uri"] for l in got),
+                         ["/x/" + c * 1020 for c in "stu"])
