@@ -94,15 +94,9 @@ class Reader {
     if (v < 0 || v > 0xffffffff) { ok_ = false; return 0; }
     return static_cast<uint32_t>(v);
   }
-  std::string_view VarStr() {
-    uint32_t n = VarU32();
-    if (!Need(n)) return {};
-    std::string_view s = b_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  std::string_view Str() {
-    uint32_t n = U32();
+  std::string_view VarStr() { return Bytes(VarU32()); }
+  std::string_view Str() { return Bytes(U32()); }
+  std::string_view Bytes(uint32_t n) {
     if (!Need(n)) return {};
     std::string_view s = b_.substr(pos_, n);
     pos_ += n;

@@ -564,6 +564,16 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
   return result.ok() ? anomaly : result;
 }
 
+Status Shard::SettleTouchedIfOk(storage::ReadTxn& txn, Job* job, Status gathered) {
+  if (!gathered.ok()) {
+    for (LedgerEntry* e : touched_) e->touched = false;
+    touched_.clear();
+    return gathered;
+  }
+  uint64_t changed = 0;
+  return SettleTouched(txn, job, &changed);
+}
+
 // ---------------------------------------------------------------- commits
 
 void Shard::Submit(std::unique_ptr<Job> job) {
@@ -681,13 +691,7 @@ void Shard::ReviewForecasts() {
       touched_.push_back(*entry);
     }
   }
-  if (st.ok()) {
-    uint64_t changed = 0;
-    st = SettleTouched(*txn, job.get(), &changed);
-  } else {
-    for (LedgerEntry* e : touched_) e->touched = false;
-    touched_.clear();
-  }
+  st = SettleTouchedIfOk(*txn, job.get(), std::move(st));
   txn = Status::Internal("released");
   if (!st.ok()) return;  // nothing submitted; the next tick tries again
   reviewed_month_ = month;
@@ -851,13 +855,7 @@ void Shard::SetBudget(const std::string& customer_id, std::optional<rating::Budg
         job->writes.Delete(Db::kFired, kb_.view());
       }
     }
-    if (st.ok()) {
-      uint64_t changed = 0;
-      st = SettleTouched(*txn, job.get(), &changed);
-    } else {
-      for (LedgerEntry* e : touched_) e->touched = false;
-      touched_.clear();
-    }
+    st = SettleTouchedIfOk(*txn, job.get(), std::move(st));
   }
   txn = Status::Internal("released");
   if (!st.ok()) {

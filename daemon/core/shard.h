@@ -114,6 +114,9 @@ class Shard {
                   uint64_t accepted, uint64_t duplicates);
   // Settles touched ledgers into `job`: changed lines, totals, budget and pec_lost alerts.
   Status SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_lines);
+  // SettleTouched when gathering the ledgers succeeded (`gathered` ok); else forgets the
+  // touched ledgers and returns `gathered`.
+  Status SettleTouchedIfOk(storage::ReadTxn& txn, Job* job, Status gathered);
   Status EvaluateBudget(storage::ReadTxn& txn, LedgerEntry* entry, const rating::MonthTotals& totals,
                         Job* job);
   Result<LedgerEntry*> GetLedger(storage::ReadTxn& txn, std::string_view customer_id,
