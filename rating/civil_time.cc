@@ -214,6 +214,10 @@ bool ParsePriceSheetDate(std::string_view text, Date* out) {
   return true;
 }
 
+bool MonthHasTimestamps(Month m) {
+  return m.index >= MonthFromYm(1677, 10).index && m.index <= MonthFromYm(2262, 3).index;
+}
+
 bool ParseMonth(std::string_view text, Month* out) {
   Cursor c(text);
   int y, m;

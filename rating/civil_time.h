@@ -43,6 +43,10 @@ inline Date DateOf(Timestamp t) {  // floor division: negative timestamps stay c
 }
 inline Timestamp StartOf(Date d) { return Timestamp{int64_t{d.days} * kNanosPerDay}; }
 inline Timestamp StartOf(Month m) { return StartOf(FirstDayOf(m)); }
+// Whether every instant of the month fits a Timestamp (int64 nanoseconds: 1677-09-21 to
+// 2262-04-11), i.e. 1677-10 to 2262-03. Spend, forecasts and exports of a month compute
+// instants of it; months outside cannot be asked for.
+bool MonthHasTimestamps(Month m);
 
 // RFC 3339 date-time: 'T'/'t' separator, 'Z'/'z' or ±hh:mm offset, 0–9 fractional second digits,
 // no leap second (second 60 is rejected). Converted to UTC. Returns false on any deviation:

@@ -86,6 +86,10 @@ std::optional<rating::Month> MonthParam(const http::Request& req, rating::Timest
     SendProblem(responder, 400, "month must be YYYY-MM");
     return std::nullopt;
   }
+  if (!rating::MonthHasTimestamps(m)) {
+    SendProblem(responder, 400, "month must lie between 1677-10 and 2262-03");
+    return std::nullopt;
+  }
   return m;
 }
 

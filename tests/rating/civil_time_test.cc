@@ -237,5 +237,21 @@ TEST(MonthText, ParsesAndFormatsMonths) {
   EXPECT_FALSE(ParseMonth("202611", &m));
 }
 
+// Months whose instants overflow int64 nanoseconds (found by fuzz/http_fuzz: spend?month=1013-11
+// multiplied a day count past INT64_MIN).
+TEST(CivilTime, OnlyMonthsWithinTheTimestampRangeHaveTimestamps) {
+  EXPECT_TRUE(MonthHasTimestamps(MonthFromYm(2026, 11)));
+  EXPECT_TRUE(MonthHasTimestamps(MonthFromYm(1677, 10)));
+  EXPECT_TRUE(MonthHasTimestamps(MonthFromYm(2262, 3)));
+  EXPECT_FALSE(MonthHasTimestamps(MonthFromYm(1677, 9)));
+  EXPECT_FALSE(MonthHasTimestamps(MonthFromYm(2262, 4)));
+  EXPECT_FALSE(MonthHasTimestamps(MonthFromYm(1013, 11)));
+  EXPECT_FALSE(MonthHasTimestamps(MonthFromYm(9999, 12)));
+  // The accepted extremes: the first month starts after the first instant, the last one ends
+  // before the last instant.
+  EXPECT_GT(FirstDayOf(MonthFromYm(1677, 10)).days, DateOf(Timestamp{INT64_MIN}).days);
+  EXPECT_LE(FirstDayOf(MonthFromYm(2262, 4)).days, DateOf(Timestamp{INT64_MAX}).days);
+}
+
 }  // namespace
 }  // namespace meterd::rating
