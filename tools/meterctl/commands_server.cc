@@ -102,6 +102,23 @@ void PrintBudget(Context& ctx, const std::string& customer, const Json& b) {
             << JoinNumbers(b.Find("forecast_thresholds")) << ")\n";
 }
 
+// Posts a batch budget change; customers the server did not know make the exit status
+// kExitRefused (the rest were applied).
+int PostBudgetBatch(Context& ctx, const std::string& path, const Json& body,
+                    std::string_view done_text) {
+  Answer a = ctx.Call(Method::kPost, path, "application/json", body.Dump());
+  if (!a.ok()) return a.exit_code;
+  const Json* not_found = a.json.Find("not_found");
+  const bool missing = not_found && not_found->is_array() && !not_found->items().empty();
+  if (ctx.json()) {
+    ctx.out() << a.response.body << "\n";
+  } else {
+    ctx.out() << done_text << ": " << Cell(a.json, "updated") << "\n";
+    if (missing) ctx.err() << "not found: " << not_found->Dump() << "\n";
+  }
+  return missing ? kExitRefused : kExitOk;
+}
+
 int RunBudgetSet(Context& ctx) {
   std::optional<std::string> amount = ctx.Get("amount");
   if (!amount) return ctx.Usage("--amount is required");
@@ -138,17 +155,7 @@ int RunBudgetSet(Context& ctx) {
       PrintBudget(ctx, customers[0], a.json);
     return kExitOk;
   }
-  Answer a = ctx.Call(Method::kPost, "/v1/budgets:batchSet", "application/json", body.Dump());
-  if (!a.ok()) return a.exit_code;
-  const Json* not_found = a.json.Find("not_found");
-  const bool missing = not_found && not_found->is_array() && !not_found->items().empty();
-  if (ctx.json()) {
-    ctx.out() << a.response.body << "\n";
-  } else {
-    ctx.out() << "budgets set: " << Cell(a.json, "updated") << "\n";
-    if (missing) ctx.err() << "not found: " << not_found->Dump() << "\n";
-  }
-  return missing ? kExitRefused : kExitOk;
+  return PostBudgetBatch(ctx, "/v1/budgets:batchSet", body, "budgets set");
 }
 
 int RunBudgetGet(Context& ctx) {
@@ -173,17 +180,7 @@ int RunBudgetRemove(Context& ctx) {
   Json ids = Json::Array();
   for (const std::string& c : customers) ids.Append(Json::String(c));
   Json body = Json::Object({{"customer_ids", std::move(ids)}});
-  Answer a = ctx.Call(Method::kPost, "/v1/budgets:batchRemove", "application/json", body.Dump());
-  if (!a.ok()) return a.exit_code;
-  const Json* not_found = a.json.Find("not_found");
-  const bool missing = not_found && not_found->is_array() && !not_found->items().empty();
-  if (ctx.json()) {
-    ctx.out() << a.response.body << "\n";
-  } else {
-    ctx.out() << "budgets removed: " << Cell(a.json, "updated") << "\n";
-    if (missing) ctx.err() << "not found: " << not_found->Dump() << "\n";
-  }
-  return missing ? kExitRefused : kExitOk;
+  return PostBudgetBatch(ctx, "/v1/budgets:batchRemove", body, "budgets removed");
 }
 
 // ---------------------------------------------------------------- spend, overview, lines
