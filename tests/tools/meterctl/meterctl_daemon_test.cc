@@ -99,6 +99,18 @@ class MeterctlAgainstMeterd : public ::testing::Test {
   }
 
   // Runs reconcile on file for month (plus extra arguments) and returns the parsed report.
+  // A late event meterd got after Microsoft's cut: 0.25 h more on the 11-03 VM line of "basic".
+  void LoadLateVmEvent() {
+    WriteFile(dir_.Join("late.ndjson"),
+              R"({"id":"late-1","entitlement_id":"e1000000-0000-4000-8000-000000000001",)"
+              R"("meter_id":"0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01","resource_uri":)"
+              R"("/subscriptions/e1000000-0000-4000-8000-000000000001/resourceGroups/web/)"
+              R"(providers/Microsoft.Compute/virtualMachines/web-1","quantity":"0.25",)"
+              R"("timestamp":"2026-11-03T12:00:00Z"})"
+              "\n");
+    ProcessResult late = Ctl({"load", "usage", dir_.Join("late.ndjson")});
+    ASSERT_EQ(late.exit_code, 0) << Describe(late);
+  }
   Json Reconcile(const std::string& file, const char* month, int want_exit,
                  std::vector<std::string> extra = {}) {
     const std::string report = dir_.Join("report.json");
@@ -504,15 +516,7 @@ TEST_F(MeterctlAgainstMeterd, ReconcileFindsAMissingDayOnEitherSide) {
 TEST_F(MeterctlAgainstMeterd, ReconcileFindsAQuantityDrift) {
   Load("basic");
   // A late event meterd received after Microsoft's cut: 0.25 h more on 11-03.
-  WriteFile(dir_.Join("late.ndjson"),
-            R"({"id":"late-1","entitlement_id":"e1000000-0000-4000-8000-000000000001",)"
-            R"("meter_id":"0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01","resource_uri":)"
-            R"("/subscriptions/e1000000-0000-4000-8000-000000000001/resourceGroups/web/providers/)"
-            R"(Microsoft.Compute/virtualMachines/web-1","quantity":"0.25",)"
-            R"("timestamp":"2026-11-03T12:00:00Z"})"
-            "\n");
-  ProcessResult late = Ctl({"load", "usage", dir_.Join("late.ndjson")});
-  ASSERT_EQ(late.exit_code, 0) << Describe(late);
+  ASSERT_NO_FATAL_FAILURE(LoadLateVmEvent());
   Json r = Reconcile(FixturePath("basic_daily_rated.csv"), "2026-11", 4);
   const auto& diffs = r.Find("differences")->items();
   ASSERT_EQ(diffs.size(), 1u) << r.Pretty();
@@ -529,15 +533,7 @@ TEST_F(MeterctlAgainstMeterd, ReconcileFindsEveryDiscrepancyPlantedAtOnceAndNone
   Load("basic");
   // All four of issue #7's discrepancies in one month, each on its own line of the fixture:
   // (1) a late event meterd got after Microsoft's cut: 0.25 h more on the 11-03 VM line (E1);
-  WriteFile(dir_.Join("late.ndjson"),
-            R"({"id":"late-1","entitlement_id":"e1000000-0000-4000-8000-000000000001",)"
-            R"("meter_id":"0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01","resource_uri":)"
-            R"("/subscriptions/e1000000-0000-4000-8000-000000000001/resourceGroups/web/providers/)"
-            R"(Microsoft.Compute/virtualMachines/web-1","quantity":"0.25",)"
-            R"("timestamp":"2026-11-03T12:00:00Z"})"
-            "\n");
-  ProcessResult late = Ctl({"load", "usage", dir_.Join("late.ndjson")});
-  ASSERT_EQ(late.exit_code, 0) << Describe(late);
+  ASSERT_NO_FATAL_FAILURE(LoadLateVmEvent());
   // (2) a price version for the VM meter from 11-04 that Microsoft's file does not have (the
   //     11-04 legacy VM line, E2);
   WriteFile(dir_.Join("price.csv"),
