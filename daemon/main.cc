@@ -85,6 +85,7 @@ int Run(const config::Config& cfg,
   engine_options.shards = cfg.ingest.workers;
   engine_options.shard_queue_capacity = static_cast<size_t>(cfg.ingest.shard_queue_capacity);
   engine_options.retention_days = cfg.rating.dedupe_retention_days;
+  engine_options.review_interval = cfg.ingest.review_interval;
   if (rating::Decimal::Parse(cfg.rating.pec_rate, &engine_options.rating.pec_rate) !=
       rating::DecimalError::kOk) {
     lifecycle::LogError("bad rating.pec_rate");

@@ -36,6 +36,7 @@ Month MonthFromYm(int year, int month);
 Date FirstDayOf(Month m);
 int DaysIn(Month m);
 inline Month NextMonth(Month m) { return Month{m.index + 1}; }
+inline Month PreviousMonth(Month m) { return Month{m.index - 1}; }
 inline Date DateOf(Timestamp t) {  // floor division: negative timestamps stay correct
   int64_t q = t.nanos / kNanosPerDay;
   if (t.nanos % kNanosPerDay < 0) --q;

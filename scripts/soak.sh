@@ -9,7 +9,8 @@
 #   docs/benchmarks.md), 8 connections x 1,000-event batches, 200 customers.
 # Env: SOAK_DIR (default: a new temp dir), SOAK_KEEP_DATA=1 (keep the store, which grows by
 #      gigabytes), SAMPLE_S (10), CUSTOMERS (200), CONNECTIONS (8), BATCH (1000).
-# Writes SOAK_DIR/rss.csv (elapsed_s, VmRSS, RssAnon, RssFile in KiB, data.mdb bytes),
+# Writes SOAK_DIR/rss.csv (elapsed_s, VmRSS, RssAnon, RssFile in KiB, data.mdb bytes, and from
+# /metrics: malloc heap in use and held, cached month ledgers and lines, events accepted),
 # SOAK_DIR/report.json (loadgen's report) and prints a summary. Exits non-zero when the load
 # generator reported failures or meterd did not exit cleanly.
 set -euo pipefail
@@ -48,14 +49,23 @@ port=$(cat "$work/port")
 # and the kernel may drop them at will), RssAnon is the daemon's own heap: the leak signal.
 sample() {
   local start=$SECONDS
-  echo "elapsed_s,vmrss_kib,rss_anon_kib,rss_file_kib,data_mdb_bytes" > "$work/rss.csv"
+  echo "elapsed_s,vmrss_kib,rss_anon_kib,rss_file_kib,data_mdb_bytes,heap_in_use_bytes,heap_held_bytes,cached_ledgers,cached_lines,events_accepted" > "$work/rss.csv"
   while kill -0 "$pid" 2>/dev/null; do
-    local rss anon file size
+    local rss anon file size m
     rss=$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     anon=$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     file=$(awk '/^RssFile:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     size=$(stat -c %s "$work/data/data.mdb" 2>/dev/null || echo 0)
-    echo "$((SECONDS - start)),$rss,$anon,$file,$size" >> "$work/rss.csv"
+    # The daemon's own view: what malloc has in use (a leak grows it) against what it holds,
+    # and what the shards cache.
+    m=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics" | awk '
+      /^meterd_process_heap_bytes\{kind="in_use"\}/ {u=$2}
+      /^meterd_process_heap_bytes\{kind="held"\}/ {h=$2}
+      /^meterd_cache_entries\{kind="ledgers"\}/ {l=$2}
+      /^meterd_cache_entries\{kind="lines"\}/ {n=$2}
+      /^meterd_events_total\{result="accepted"\}/ {a=$2}
+      END {printf "%d,%d,%d,%d,%d", u, h, l, n, a}' || echo "0,0,0,0,0")
+    echo "$((SECONDS - start)),$rss,$anon,$file,$size,$m" >> "$work/rss.csv"
     sleep "$sample_s"
   done
 }
@@ -95,8 +105,20 @@ def show(label, r):
 show("start", rows[0]); show("middle", rows[len(rows)//2]); show("end", rows[-1])
 warm = [r for r in rows if int(r["elapsed_s"]) >= 60] or rows
 anon = [int(r["rss_anon_kib"]) for r in warm]
+heap = [int(r["heap_in_use_bytes"]) for r in warm]
+lines = [int(r["cached_lines"]) for r in warm]
 print(f"RssAnon after the first minute: min {min(anon)//1024} MiB, max {max(anon)//1024} MiB, "
       f"{len(rows)} samples")
+print(f"malloc in use after the first minute: min {min(heap)>>20} MiB, max {max(heap)>>20} MiB; "
+      f"cached lines min {min(lines)}, max {max(lines)}")
+# Thirds of the warm run: a leak shows as a rising median from one third to the next.
+third = max(1, len(warm) // 3)
+for i in range(3):
+    part = warm[i * third:(i + 1) * third] or warm[-1:]
+    med = lambda k: sorted(int(r[k]) for r in part)[len(part) // 2]
+    print(f"third {i + 1}: t={part[0]['elapsed_s']}..{part[-1]['elapsed_s']}s median RssAnon "
+          f"{med('rss_anon_kib')//1024} MiB, malloc in use {med('heap_in_use_bytes')>>20} MiB, "
+          f"held {med('heap_held_bytes')>>20} MiB")
 EOF
 echo "soak: samples in $work/rss.csv"
 exit $status

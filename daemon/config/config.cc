@@ -560,6 +560,11 @@ const std::vector<Option>& Options() {
         "ingest.writer_queue_capacity", "writer-queue-capacity", "METERD_WRITER_QUEUE_CAPACITY",
         "Batches waiting for the storage writer; when full, 429.",
         [](Config& c) -> int& { return c.ingest.writer_queue_capacity; }, 1, 1'000'000));
+    v.push_back(DurationOption(
+        "ingest.review_interval", "review-interval", "METERD_REVIEW_INTERVAL",
+        "How often shard workers review budget forecasts for a new month and forget cached "
+        "months older than the previous one that saw no usage since the last review.",
+        [](Config& c) -> ms& { return c.ingest.review_interval; }, ms(100), ms(3'600'000)));
     // [rating]
     v.push_back(DecimalOption(
         "rating.pec_rate", "pec-rate", "METERD_PEC_RATE",

@@ -56,6 +56,28 @@ void AnomalyWatch::Clear() {
   queued_.clear();
 }
 
+void AnomalyWatch::ForgetMonth(std::string_view customer_id, rating::Month month) {
+  auto it = customers_.find(customer_id);
+  if (it != customers_.end()) it->second.months.erase(month.index);
+}
+
+void AnomalyWatch::ForgetHistoryBefore(
+    rating::Month keep_from, const std::function<bool(const std::string&, rating::Month)>& cached) {
+  if (!queued_.empty()) return;  // only between jobs (Evaluate empties the queue)
+  for (auto it = customers_.begin(); it != customers_.end();) {
+    Customer& c = it->second;
+    for (auto m = c.months.begin(); m != c.months.end() && m->first < keep_from.index;) {
+      m = cached(it->first, rating::Month{m->first}) ? std::next(m) : c.months.erase(m);
+    }
+    // Fired days stay: a mark whose job is still in flight is not in the store yet.
+    if (c.months.empty() && c.fired.empty() && c.pending.empty()) {
+      it = customers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void AnomalyWatch::Rebuild(const rating::MonthLedger& ledger, MonthDays* days) {
   *days = MonthDays{};
   days->from_ledger = true;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -53,6 +54,15 @@ class AnomalyWatch {
   // Forgets everything: the shard dropped its caches after a failed commit, and the store is
   // again the truth.
   void Clear();
+
+  // The shard evicted this (customer, month) ledger: a month fed from it indexes its line ids,
+  // so it is forgotten too (read again from the store, or rebuilt from a reloaded ledger).
+  void ForgetMonth(std::string_view customer_id, rating::Month month);
+  // Forgets months before `keep_from` that `cached(customer, month)` says have no cached
+  // ledger, fired days before it, and customers left with nothing: history the store can give
+  // again when a late event needs it.
+  void ForgetHistoryBefore(rating::Month keep_from,
+                           const std::function<bool(const std::string&, rating::Month)>& cached);
 
  private:
   struct MonthDays {

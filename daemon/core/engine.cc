@@ -530,4 +530,16 @@ Result<std::optional<rating::Budget>> Engine::GetBudget(const std::string& custo
   return std::optional<rating::Budget>(std::move(b));
 }
 
+uint64_t Engine::CachedLedgers() const {
+  uint64_t n = 0;
+  for (const auto& shard : shards_) n += shard->cached_ledgers();
+  return n;
+}
+
+uint64_t Engine::CachedLines() const {
+  uint64_t n = 0;
+  for (const auto& shard : shards_) n += shard->cached_lines();
+  return n;
+}
+
 }  // namespace meterd::core

@@ -39,6 +39,8 @@ struct EngineOptions {
   // Usage slices a shard may hold queued before SubmitUsage answers 429.
   size_t shard_queue_capacity = 256;
   std::function<rating::Timestamp()> now;  // the daemon's clock
+  // How often each shard reviews forecasts for a month change and forgets cold cached months.
+  std::chrono::milliseconds review_interval{30'000};
   // The `anomaly` alert's rule (docs/alerts.md); nullopt switches the alert off.
   std::optional<rating::AnomalyParams> anomaly = rating::AnomalyParams{};
   // After each commit that carried alerts (on the writer thread; return quickly).
@@ -139,6 +141,9 @@ class Engine {
     std::atomic<uint64_t> alerts_fired{0};
   };
   const Counters& counters() const { return counters_; }
+  // Month ledgers and their daily lines held in the shards' memory (any thread).
+  uint64_t CachedLedgers() const;
+  uint64_t CachedLines() const;
   Counters& mutable_counters() { return counters_; }
 
  private:

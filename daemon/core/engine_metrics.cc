@@ -79,6 +79,12 @@ class EngineCollectable : public prometheus::Collectable {
                          MetricType::Counter, {Value(d(c.lines_rerated))}));
     out.push_back(Family("meterd_alerts_total", "Alerts committed.", MetricType::Counter,
                          {Value(d(c.alerts_fired))}));
+    out.push_back(Family("meterd_cache_entries",
+                         "What the shard workers hold in memory: month ledgers (customer, month) "
+                         "and their daily lines.",
+                         MetricType::Gauge,
+                         {Value(static_cast<double>(engine_.CachedLedgers()), {{"kind", "ledgers"}}),
+                          Value(static_cast<double>(engine_.CachedLines()), {{"kind", "lines"}})}));
     out.push_back(Family("meterd_storage_commits_total", "LMDB write transactions committed.",
                          MetricType::Counter, {Value(d(w.commits))}));
     out.push_back(Family("meterd_storage_jobs_total", "Writer jobs by outcome.", MetricType::Counter,

@@ -124,14 +124,14 @@ void Shard::PostControl(std::function<void()> fn) {
 
 void Shard::Run() {
   // The month can change while no event arrives: the forecast review needs a timer.
-  constexpr auto kForecastReviewInterval = std::chrono::seconds(30);
   auto next_review = std::chrono::steady_clock::now();
   for (;;) {
     std::function<void()> control;
     std::optional<UsageItem> usage;
     if (std::chrono::steady_clock::now() >= next_review) {
       ReviewForecasts();
-      next_review = std::chrono::steady_clock::now() + kForecastReviewInterval;
+      EvictColdState();
+      next_review = std::chrono::steady_clock::now() + engine_->options().review_interval;
     }
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -399,8 +399,11 @@ Result<Shard::LedgerEntry*> Shard::GetLedger(storage::ReadTxn& txn, std::string_
     if (!st.ok()) return st;
   }
   entry->fired = rating::FiredMarks(std::move(marks));
+  entry->counted_lines = entry->ledger.line_count();
+  lines_in_cache_ += entry->counted_lines;
   LedgerEntry* raw = entry.get();
   ledgers_.emplace(std::move(key), std::move(entry));
+  PublishCacheSizes();
   return raw;
 }
 
@@ -509,10 +512,15 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
   rating::Timestamp now = engine_->Now();
   for (LedgerEntry* entry : touched_) {
     entry->touched = false;
+    // Whatever happens below, the next submitted job may carry this ledger's changes.
+    entry->last_job = next_job_seq_;
+    entry->used_since_review = true;
     if (!result.ok()) continue;
     rating::MonthLedger& ledger = entry->ledger;
     settle_.Clear();
     ledger.Settle(snapshot_, engine_->options().rating, &settle_);
+    lines_in_cache_ += ledger.line_count() - entry->counted_lines;
+    entry->counted_lines = ledger.line_count();
     const std::string& customer = ledger.customer_id();
     uint32_t month = MonthKey(ledger.month());
     StoredLine stored;
@@ -559,6 +567,7 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
     result = EvaluateBudget(txn, entry, totals.totals, job);
   }
   touched_.clear();
+  PublishCacheSizes();
   // Once every touched ledger settled: a day's history may lie in another month of this job.
   Status anomaly = anomaly_.Evaluate(txn, snapshot_.get(), now, &job->writes, &job->alerts);
   return result.ok() ? anomaly : result;
@@ -578,6 +587,7 @@ Status Shard::SettleTouchedIfOk(storage::ReadTxn& txn, Job* job, Status gathered
 
 void Shard::Submit(std::unique_ptr<Job> job) {
   Job* raw = job.release();
+  raw->seq = next_job_seq_++;
   inflight_.push_back(raw);
   storage::WriteJob wj;
   wj.apply = [this, raw](storage::WriteTxn& txn) -> Status {
@@ -645,6 +655,8 @@ void Shard::MaybeFinishRecovery() {
   if (!recovering_ || !inflight_.empty()) return;
   // Memory may hold effects the store lacks: forget everything and reload lazily.
   ledgers_.clear();
+  lines_in_cache_ = 0;
+  PublishCacheSizes();
   touched_.clear();
   budgets_.clear();
   pec_lost_fired_.clear();
@@ -696,6 +708,49 @@ void Shard::ReviewForecasts() {
   if (!st.ok()) return;  // nothing submitted; the next tick tries again
   reviewed_month_ = month;
   if (!job->writes.empty()) Submit(std::move(job));
+}
+
+void Shard::PublishCacheSizes() {
+  cached_ledgers_.store(ledgers_.size(), std::memory_order_relaxed);
+  cached_lines_.store(lines_in_cache_, std::memory_order_relaxed);
+}
+
+void Shard::EvictColdState() {
+  if (recovering_) return;
+  const rating::Month keep_from = rating::PreviousMonth(rating::MonthOf(rating::DateOf(engine_->Now())));
+  // A ledger whose last job is still in flight holds changes the store lacks: reloading it now
+  // would lose them.
+  const uint64_t oldest_inflight = inflight_.empty() ? UINT64_MAX : inflight_.front()->seq;
+  for (auto it = ledgers_.begin(); it != ledgers_.end();) {
+    LedgerEntry& entry = *it->second;
+    const rating::Month month = entry.ledger.month();
+    if (month.index >= keep_from.index || entry.touched) {
+      ++it;
+      continue;
+    }
+    if (entry.used_since_review || entry.last_job >= oldest_inflight) {
+      entry.used_since_review = false;
+      ++it;
+      continue;
+    }
+    // The anomaly history of a ledger-fed month indexes this ledger's line ids.
+    anomaly_.ForgetMonth(entry.ledger.customer_id(), month);
+    lines_in_cache_ -= entry.counted_lines;
+    it = ledgers_.erase(it);
+  }
+  anomaly_.ForgetHistoryBefore(keep_from, [&](const std::string& customer, rating::Month month) {
+    return ledgers_.count(LedgerKey(customer, month)) != 0;
+  });
+  // pec_lost marks are a cache of the fired table; their date is the key's last 4 bytes.
+  const uint32_t keep_day = DateKey(rating::FirstDayOf(keep_from));
+  for (auto it = pec_lost_fired_.begin(); it != pec_lost_fired_.end();) {
+    if (it->size() >= 4 && storage::GetU32BE(it->data() + it->size() - 4) < keep_day) {
+      it = pec_lost_fired_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  PublishCacheSizes();
 }
 
 Result<std::vector<rating::Month>> Shard::MonthsOf(storage::ReadTxn& txn,

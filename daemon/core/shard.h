@@ -89,6 +89,10 @@ class Shard {
                  std::function<void(Status)> done);
   Result<std::optional<rating::Budget>> CachedBudget(const std::string& customer_id);
 
+  // Any thread: what this shard holds in memory (published by the shard thread).
+  uint64_t cached_ledgers() const { return cached_ledgers_.load(std::memory_order_relaxed); }
+  uint64_t cached_lines() const { return cached_lines_.load(std::memory_order_relaxed); }
+
  private:
   struct LedgerEntry {
     explicit LedgerEntry(std::string customer, rating::Month month)
@@ -96,6 +100,9 @@ class Shard {
     rating::MonthLedger ledger;
     rating::FiredMarks fired;
     bool touched = false;
+    bool used_since_review = true;  // settled or loaded since the last eviction review
+    uint64_t last_job = 0;          // seq of the last job that may carry its changes
+    size_t counted_lines = 0;       // its lines as counted in cached_lines_
   };
   struct Job {
     WriteSet writes;
@@ -105,6 +112,7 @@ class Shard {
     uint64_t accepted = 0, duplicates = 0;
     std::function<void(Status)> done;       // control jobs
     uint64_t alerts = 0;
+    uint64_t seq = 0;                       // submission order within this shard
   };
 
   void Run();
@@ -136,6 +144,12 @@ class Shard {
   // (the first time at start), evaluating the budgets of this shard's customers that have
   // spend in the new month.
   void ReviewForecasts();
+  // Bounds memory over a long uptime: forgets the cached ledgers of months before the previous
+  // one that no settle used since the last review and whose last job has committed (they reload
+  // from LMDB if a late event still comes), with their anomaly history and pec_lost marks. Runs
+  // on the review timer.
+  void EvictColdState();
+  void PublishCacheSizes();
 
   Engine* const engine_;
   const size_t index_;
@@ -159,7 +173,11 @@ class Shard {
   std::unordered_set<std::string> pec_lost_fired_;  // entitlement\0date(4)
   std::unordered_map<std::string, rating::Decimal> unknown_;  // unknown_lines key -> quantity
   std::unordered_map<uint64_t, uint32_t> pending_;  // identity hash -> count in flight
-  std::vector<Job*> inflight_;
+  std::vector<Job*> inflight_;  // in submission (and hence commit) order
+  uint64_t next_job_seq_ = 1;
+  size_t lines_in_cache_ = 0;
+  std::atomic<uint64_t> cached_ledgers_{0};
+  std::atomic<uint64_t> cached_lines_{0};
   std::deque<std::function<void()>> idle_waiters_;
   std::atomic<bool> broken_{false};  // a job failed: later in-flight jobs must fail too
   bool recovering_ = false;

@@ -1,6 +1,7 @@
 #include "daemon/metrics/process_collector.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,12 +96,47 @@ Result<ProcessStats> ParseProcStat(std::string_view stat, int64_t ticks_per_seco
   return s;
 }
 
+bool ParseProcStatusRss(std::string_view status, int64_t* anon_bytes, int64_t* file_bytes) {
+  bool have_anon = false, have_file = false;
+  while (!status.empty()) {
+    const size_t eol = status.find('\n');
+    std::string_view line = status.substr(0, eol);
+    status = eol == std::string_view::npos ? std::string_view() : status.substr(eol + 1);
+    // "Name:<blanks><digits> kB"
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view name = line.substr(0, colon);
+    int64_t* out = name == "RssAnon" ? anon_bytes : name == "RssFile" ? file_bytes : nullptr;
+    if (out == nullptr) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    int64_t kib = 0;
+    if (!ParseInt(value.substr(0, value.find_first_not_of("0123456789")), &kib)) return false;
+    *out = kib * 1024;
+    (out == anon_bytes ? have_anon : have_file) = true;
+  }
+  return have_anon && have_file;
+}
+
+HeapStats ReadHeapStats() {
+  const struct mallinfo2 mi = mallinfo2();
+  HeapStats h;
+  // Chunks in use in the arenas plus the large blocks malloc mmapped on their own.
+  h.in_use_bytes = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+  h.held_bytes = static_cast<int64_t>(mi.arena + mi.hblkhd);
+  return h;
+}
+
 Result<ProcessStats> ReadProcessStats() {
   std::string stat;
   if (!ReadFile("/proc/self/stat", &stat)) return Status::IoError("cannot read /proc/self/stat");
   auto parsed = ParseProcStat(stat, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), BootTimeSeconds());
   if (!parsed.ok()) return parsed;
   parsed->open_fds = CountOpenFds();
+  std::string status;
+  if (ReadFile("/proc/self/status", &status)) {
+    ParseProcStatusRss(status, &parsed->resident_anon_bytes, &parsed->resident_file_bytes);
+  }
   struct rlimit lim {};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
     parsed->max_fds = static_cast<int64_t>(lim.rlim_cur);
@@ -122,6 +158,35 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   out.push_back(std::move(cpu));
   out.push_back(Gauge("meterd_process_resident_memory_bytes", "Resident memory size in bytes",
                       static_cast<double>(stats->resident_bytes)));
+  {
+    prometheus::MetricFamily f;
+    f.name = "meterd_process_resident_memory_split_bytes";
+    f.help = "Resident memory by kind: anon (heap, stacks, LMDB dirty pages) and file (the mapped store)";
+    f.type = prometheus::MetricType::Gauge;
+    for (auto [kind, value] : {std::pair{"anon", stats->resident_anon_bytes},
+                               std::pair{"file", stats->resident_file_bytes}}) {
+      prometheus::ClientMetric m;
+      m.label.push_back({"kind", kind});
+      m.gauge.value = static_cast<double>(value);
+      f.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(f));
+  }
+  {
+    const HeapStats heap = ReadHeapStats();
+    prometheus::MetricFamily f;
+    f.name = "meterd_process_heap_bytes";
+    f.help = "malloc heap: in_use (allocated) and held (taken from the kernel, in use or kept free)";
+    f.type = prometheus::MetricType::Gauge;
+    for (auto [kind, value] : {std::pair{"in_use", heap.in_use_bytes},
+                               std::pair{"held", heap.held_bytes}}) {
+      prometheus::ClientMetric m;
+      m.label.push_back({"kind", kind});
+      m.gauge.value = static_cast<double>(value);
+      f.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(f));
+  }
   out.push_back(Gauge("meterd_process_virtual_memory_bytes", "Virtual memory size in bytes",
                       static_cast<double>(stats->virtual_bytes)));
   out.push_back(Gauge("meterd_process_open_fds", "Open file descriptors",

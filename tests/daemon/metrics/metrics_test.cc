@@ -100,6 +100,29 @@ TEST(ProcessStats, RejectsTruncatedStatLines) {
   EXPECT_FALSE(ParseProcStat("no parenthesis", 100, 4096, 0).ok());
 }
 
+TEST(ProcessStats, ParsesAnonymousAndFileResidentMemoryFromStatus) {
+  const std::string status =
+      "Name:\tmeterd\nVmRSS:\t  12000 kB\nRssAnon:\t    3000 kB\nRssFile:\t    8900 kB\n"
+      "RssShmem:\t     100 kB\n";
+  int64_t anon = -1, file = -1;
+  ASSERT_TRUE(ParseProcStatusRss(status, &anon, &file));
+  EXPECT_EQ(anon, 3000 * 1024);
+  EXPECT_EQ(file, 8900 * 1024);
+  EXPECT_FALSE(ParseProcStatusRss("Name:\tx\nRssFile:\t1 kB\n", &anon, &file));
+  EXPECT_FALSE(ParseProcStatusRss("RssAnon:\t kB\nRssFile:\t1 kB\n", &anon, &file));
+}
+
+TEST(ProcessStats, HeapInUseFollowsAllocations) {
+  const HeapStats before = ReadHeapStats();
+  auto block = std::make_unique<char[]>(8 << 20);
+  block[0] = 1;
+  const HeapStats during = ReadHeapStats();
+  EXPECT_GE(during.in_use_bytes - before.in_use_bytes, 8 << 20);
+  EXPECT_GE(during.held_bytes, during.in_use_bytes);
+  block.reset();
+  EXPECT_LT(ReadHeapStats().in_use_bytes, during.in_use_bytes);
+}
+
 TEST(MetricsRoute, ServesTheTextExpositionOverHttp) {
   Metrics m("9.9.9");
   http::Router router;
