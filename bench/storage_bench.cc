@@ -2,7 +2,8 @@
 // Storage writer throughput with `full` sync on the machine's disk: commits/s and events/s per
 // batch size, where one event = a dedupe NOOVERWRITE put into `events` + a read-modify-write of
 // a ~200-byte line record in `lines` (3,000 active lines, keys laid out as the schema's). Also:
-// many small jobs group-committed, random (GUID-like) event ids, and reopen time of a large
+// many small jobs group-committed, concurrent submitters of 1,000-event batches group-committed
+// (the daemon's shape), random (GUID-like) event ids, and reopen time of a large
 // store. Set METERD_BENCH_DIR to choose the disk (default: the temp directory),
 // METERD_BENCH_REOPEN_LINES for the reopen store size (default 100,000; docs use 10,000,000)
 // and METERD_BENCH_SYNC to compare sync modes (default full).
@@ -22,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "storage/env.h"
@@ -456,6 +458,98 @@ BENCHMARK(BM_GroupCommitOfSmallJobs)
     ->Arg(1000)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// Closed-loop submitters of 1,000-event batches, as HTTP connections feed the daemon's writer:
+// each submitter hands a batch to the writer, waits until it is committed and synced, then
+// sends the next. The writer group-commits whatever batches are waiting, so one transaction
+// (and one fsync) carries several batches. Per iteration every submitter commits
+// kRoundsPerIteration batches; reports events/s and the submit-to-committed latency of a batch.
+void BM_GroupCommitOfBatches(benchmark::State& state) {
+  Store store;
+  if (!Verify(store, state)) return;
+  const int submitters = static_cast<int>(state.range(0));
+  const int batch = static_cast<int>(state.range(1));
+  constexpr int kRoundsPerIteration = 20;
+  std::atomic<uint64_t> next_seq{10'000'000'000};
+  std::vector<std::vector<uint32_t>> latencies_us(submitters);
+  std::atomic<bool> failed{false};
+  const uint64_t commits_before = store.writer().stats().commits.load();
+  const uint64_t written_before = WrittenBytes();
+  const uint64_t events_before = store.EventCount();
+  uint64_t batches = 0;
+  for (auto _ : state) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < submitters; ++t) {
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < kRoundsPerIteration && !failed.load(); ++round) {
+          const uint64_t first = next_seq.fetch_add(batch);
+          const Rng rng = Rng::Seeded(first);
+          std::atomic<bool> done{false};
+          Status result;
+          WriteJob job;
+          job.apply = [&store, batch, first, rng](WriteTxn& txn) {
+            return store.ApplyEvents(txn, batch, IdStyle::kSequential, Order::kKeyOrder, first,
+                                     rng);
+          };
+          job.done = [&done, &result](const CommitResult& r) {
+            result = r.status;
+            done.store(true);
+            done.notify_one();
+          };
+          const auto start = std::chrono::steady_clock::now();
+          Status submitted = store.writer().Submit(std::move(job));
+          if (!submitted.ok()) {
+            failed.store(true);
+            return;
+          }
+          done.wait(false);
+          if (!result.ok()) {
+            failed.store(true);
+            return;
+          }
+          latencies_us[t].push_back(static_cast<uint32_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count()));
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+    if (failed.load()) {
+      state.SkipWithError("a batch failed");
+      return;
+    }
+    batches += uint64_t{static_cast<uint64_t>(submitters)} * kRoundsPerIteration;
+  }
+  const uint64_t commits = store.writer().stats().commits.load() - commits_before;
+  const uint64_t events = batches * batch;
+  // Every event of every batch is a new identity: none may be lost or counted twice.
+  if (store.EventCount() - events_before != events) {
+    state.SkipWithError("events stored differ from events committed");
+    return;
+  }
+  ReportRates(state, commits, events);
+  ReportWriterStats(state, store.writer().stats());
+  state.counters["batches/commit"] = commits > 0 ? static_cast<double>(batches) / commits : 0;
+  if (commits > 0) {
+    state.counters["written_KiB/commit"] =
+        static_cast<double>(WrittenBytes() - written_before) / 1024 / commits;
+  }
+  std::vector<uint32_t> all;
+  for (const auto& v : latencies_us) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  if (!all.empty()) {
+    state.counters["ack_p50_us"] = all[all.size() / 2];
+    state.counters["ack_p99_us"] = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+}
+BENCHMARK(BM_GroupCommitOfBatches)
+    ->ArgNames({"submitters", "batch"})
+    ->Args({4, 1000})
+    ->Args({8, 1000})
+    ->Args({16, 1000})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // Reopen of a store holding N daily lines (LMDB needs no replay): open, check the schema,
 // open every database, read one line, close.

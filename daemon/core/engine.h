@@ -23,6 +23,7 @@
 #include "rating/anomaly.h"
 #include "rating/budget.h"
 #include "rating/civil_time.h"
+#include "rating/line_rating.h"
 #include "rating/price_sheet.h"
 #include "rating/reference.h"
 #include "storage/env.h"
@@ -31,6 +32,10 @@
 namespace meterd::core {
 
 class Shard;
+
+// Rated plus each rating::UnratedReason.
+inline constexpr size_t kLineStatusCount = 5;
+static_assert(static_cast<size_t>(rating::UnratedReason::kOverflow) + 1 == kLineStatusCount);
 
 struct EngineOptions {
   int shards = 2;
@@ -138,6 +143,9 @@ class Engine {
     std::atomic<uint64_t> usage_too_many_events{0};  // 413: over max_events_per_request
     std::atomic<uint64_t> usage_failed_storage{0};
     std::atomic<uint64_t> lines_rerated{0};
+    // Daily lines written to the store (created or changed), by the status they were written
+    // with: index 0 is rated, the others are rating::UnratedReason values.
+    std::array<std::atomic<uint64_t>, kLineStatusCount> line_writes{};
     std::atomic<uint64_t> alerts_fired{0};
   };
   const Counters& counters() const { return counters_; }

@@ -75,6 +75,18 @@ class EngineCollectable : public prometheus::Collectable {
     out.push_back(Family("meterd_events_rejected_total",
                          "Usage lines rejected, by error code (domain 8.1).", MetricType::Counter,
                          std::move(by_reason)));
+    std::vector<ClientMetric> line_writes;
+    for (size_t i = 0; i < kLineStatusCount; ++i) {
+      const auto reason = static_cast<rating::UnratedReason>(i);
+      line_writes.push_back(
+          Value(d(c.line_writes[i]),
+                {{"status", reason == rating::UnratedReason::kNone ? "rated" : "unrated"},
+                 {"reason", std::string(rating::UnratedReasonName(reason))}}));
+    }
+    out.push_back(Family("meterd_line_writes_total",
+                         "Daily lines written to the store (created or changed), by status and "
+                         "unrated reason.",
+                         MetricType::Counter, std::move(line_writes)));
     out.push_back(Family("meterd_lines_rerated_total", "Daily lines re-rated by reference loads.",
                          MetricType::Counter, {Value(d(c.lines_rerated))}));
     out.push_back(Family("meterd_alerts_total", "Alerts committed.", MetricType::Counter,

@@ -319,6 +319,7 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
       it->second += ev.quantity;
       EncodeUnknownLine(it->second, ev.resource_uri, &scratch_);
       job->writes.Put(Db::kUnknownLines, key, scratch_);
+      ++job->line_writes[static_cast<size_t>(rating::UnratedReason::kUnknownEntitlement)];
     }
   }
 
@@ -534,6 +535,7 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
       stored.resource_uri.assign(v.resource_uri);
       EncodeLine(stored, &scratch_);
       job->writes.Put(Db::kLines, kb_.view(), scratch_);
+      ++job->line_writes[static_cast<size_t>(stored.rated.reason)];
     }
     *changed_lines += settle_.changed.size();
     anomaly_.OnSettled(ledger, settle_);
@@ -625,6 +627,11 @@ void Shard::OnCommitted(Job* job, const Status& status) {
     engine_->counters_.events_accepted.fetch_add(job->accepted, std::memory_order_relaxed);
     engine_->counters_.events_duplicate.fetch_add(job->duplicates, std::memory_order_relaxed);
     engine_->counters_.alerts_fired.fetch_add(job->alerts, std::memory_order_relaxed);
+    for (size_t i = 0; i < kLineStatusCount; ++i) {
+      if (job->line_writes[i] != 0) {
+        engine_->counters_.line_writes[i].fetch_add(job->line_writes[i], std::memory_order_relaxed);
+      }
+    }
   } else {
     ++failures_;
     recovering_ = true;

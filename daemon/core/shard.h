@@ -113,6 +113,7 @@ class Shard {
     std::function<void(Status)> done;       // control jobs
     uint64_t alerts = 0;
     uint64_t seq = 0;                       // submission order within this shard
+    std::array<uint64_t, kLineStatusCount> line_writes{};  // by rating::UnratedReason
   };
 
   void Run();

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "daemon/lifecycle/log.h"
 #include "daemon/lifecycle/systemd.h"
@@ -77,8 +78,16 @@ int SignalLoop::Run(const Hooks& hooks) {
     struct pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {event_fd_, POLLIN, 0}};
     const int n = ::poll(fds, 2, timeout_ms);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      Die("poll");
+      // Only a bad descriptor or argument is a broken invariant. Anything else passes: EINTR,
+      // ENOMEM, and errors like ERESTART_RESTARTBLOCK (516) that a debugger attaching to the
+      // thread lets leak out of an interrupted poll — seen with gdb on a live daemon, which
+      // this loop must survive rather than abort the process under load.
+      if (errno == EBADF || errno == EFAULT || errno == EINVAL) Die("poll");
+      if (errno != EINTR) {
+        LogWarning(std::string("signal loop: poll: ") + std::strerror(errno) + "; retrying");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      continue;
     }
     if (fds[1].revents & POLLIN) {
       uint64_t count = 0;

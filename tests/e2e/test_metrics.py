@@ -1,0 +1,83 @@
+"""What an operator's dashboard reads moves with what the daemon does: daily lines written by
+status and unrated reason, the shards' cached ledgers and lines, the memory split."""
+
+import json
+import re
+import unittest
+
+from harness import NO_TOKEN, DaemonTestCase
+
+E1 = "e1000000-0000-4000-8000-000000000001"
+VM_METER = "0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01"
+UNPRICED_METER = "99999999-0000-4000-8000-000000000009"
+UNKNOWN_ENT = "eeeeeeee-0000-4000-8000-00000000000e"
+
+
+def event(event_id, entitlement, meter, vm):
+    return json.dumps({
+        "id": event_id, "entitlement_id": entitlement, "meter_id": meter,
+        "resource_uri": f"/subscriptions/{entitlement}/resourceGroups/m/providers/"
+                        f"Microsoft.Compute/virtualMachines/{vm}",
+        "quantity": "2", "timestamp": "2026-11-19T10:00:00Z"})
+
+
+class OperatorMetrics(DaemonTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.daemon = self.start_daemon()
+        self.daemon.load_example("basic")
+
+    def metrics(self):
+        return self.daemon.get("/metrics", token=NO_TOKEN).body.decode()
+
+    def value(self, text, name, **labels):
+        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        m = re.search("^" + re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "")
+                      + r" (\S+)$", text, re.MULTILINE)
+        self.assertIsNotNone(m, f"{name}{labels} missing")
+        return float(m.group(1))
+
+    def line_writes(self, text):
+        return {reason: self.value(text, "meterd_line_writes_total",
+                                   status="rated" if reason == "" else "unrated", reason=reason)
+                for reason in ("", "unknown_entitlement", "unpriced", "fx_missing", "overflow")}
+
+    def test_line_writes_count_each_status_and_reason(self):
+        before_text = self.metrics()
+        before = self.line_writes(before_text)
+        lines_before = self.value(before_text, "meterd_cache_entries", kind="lines")
+        answer = self.daemon.post_usage("\n".join([
+            event("m-1", E1, VM_METER, "metrics-vm"),        # a new rated line
+            event("m-2", E1, UNPRICED_METER, "metrics-vm"),  # no price row: unpriced
+            event("m-3", UNKNOWN_ENT, VM_METER, "x"),        # unknown entitlement: kept aside
+        ]))
+        self.assertEqual((answer["accepted"], answer["duplicates"], answer["rejected"]),
+                         (3, 0, 0), answer)
+        after_text = self.metrics()
+        after = self.line_writes(after_text)
+        delta = {k: after[k] - before[k] for k in after}
+        self.assertEqual(delta, {"": 1, "unknown_entitlement": 1, "unpriced": 1, "fx_missing": 0,
+                                 "overflow": 0})
+        # The two lines of a known customer are now held by its shard; the unknown one is not.
+        self.assertEqual(self.value(after_text, "meterd_cache_entries", kind="lines"),
+                         lines_before + 2)
+        # A duplicate writes nothing.
+        self.daemon.post_usage(event("m-1", E1, VM_METER, "metrics-vm"))
+        self.assertEqual(self.line_writes(self.metrics()), after)
+
+    def test_memory_split_and_heap_are_reported(self):
+        text = self.metrics()
+        anon = self.value(text, "meterd_process_resident_memory_split_bytes", kind="anon")
+        file = self.value(text, "meterd_process_resident_memory_split_bytes", kind="file")
+        self.assertGreater(anon, 0)
+        self.assertGreater(file, 0)
+        self.assertLessEqual(anon + file, self.value(text, "meterd_process_resident_memory_bytes")
+                             * 1.5)
+        in_use = self.value(text, "meterd_process_heap_bytes", kind="in_use")
+        self.assertGreater(in_use, 0)
+        self.assertGreaterEqual(self.value(text, "meterd_process_heap_bytes", kind="held"), in_use)
+
+
+if __name__ == "__main__":
+    unittest.main()
