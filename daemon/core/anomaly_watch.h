@@ -59,8 +59,8 @@ class AnomalyWatch {
   // so it is forgotten too (read again from the store, or rebuilt from a reloaded ledger).
   void ForgetMonth(std::string_view customer_id, rating::Month month);
   // Forgets months before `keep_from` that `cached(customer, month)` says have no cached
-  // ledger, fired days before it, and customers left with nothing: history the store can give
-  // again when a late event needs it.
+  // ledger, and customers left with nothing: history the store can give again when a late
+  // event needs it. Fired days stay (one whose mark is still in flight is not in the store).
   void ForgetHistoryBefore(rating::Month keep_from,
                            const std::function<bool(const std::string&, rating::Month)>& cached);
 

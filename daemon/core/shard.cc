@@ -554,7 +554,7 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
       if (pec_lost_fired_.count(mark)) continue;
       Result<bool> fired = txn.Contains(Db::kFired, mark);
       if (!fired.ok()) { result = fired.status(); break; }
-      pec_lost_fired_.insert(mark);
+      pec_lost_fired_.emplace(mark, next_job_seq_);
       if (*fired) continue;
       job->writes.Put(Db::kFired, mark, {});
       std::string detail = "partner earned credit lost on " + rating::FormatDate(day.date) +
@@ -748,10 +748,13 @@ void Shard::EvictColdState() {
   anomaly_.ForgetHistoryBefore(keep_from, [&](const std::string& customer, rating::Month month) {
     return ledgers_.count(LedgerKey(customer, month)) != 0;
   });
-  // pec_lost marks are a cache of the fired table; their date is the key's last 4 bytes.
+  // pec_lost marks are a cache of the fired table (date: the key's last 4 bytes); a mark whose
+  // job is in flight is not in the table yet.
   const uint32_t keep_day = DateKey(rating::FirstDayOf(keep_from));
   for (auto it = pec_lost_fired_.begin(); it != pec_lost_fired_.end();) {
-    if (it->size() >= 4 && storage::GetU32BE(it->data() + it->size() - 4) < keep_day) {
+    const std::string& mark = it->first;
+    if (mark.size() >= 4 && storage::GetU32BE(mark.data() + mark.size() - 4) < keep_day &&
+        it->second < oldest_inflight) {
       it = pec_lost_fired_.erase(it);
     } else {
       ++it;
@@ -792,6 +795,13 @@ Status Shard::Rerate(const std::vector<std::string>& customers,
   if (!txn.ok()) return txn.status();
   auto job = std::make_unique<Job>();
   Status st;
+  // Adopting moves quantities into ledgers and out of unknown_ before anything commits: after
+  // any failure memory may hold what the store lacks, so the shard reloads once idle.
+  auto fail = [this](Status failure) {
+    recovering_ = true;
+    MaybeFinishRecovery();
+    return failure;
+  };
   auto touch = [&](const std::string& customer, rating::Month month) -> Result<LedgerEntry*> {
     Result<LedgerEntry*> entry = GetLedger(*txn, customer, month);
     if (entry.ok() && !(*entry)->touched) {
@@ -802,10 +812,10 @@ Status Shard::Rerate(const std::vector<std::string>& customers,
   };
   for (const std::string& customer : customers) {
     Result<std::vector<rating::Month>> months = MonthsOf(*txn, customer);
-    if (!months.ok()) return months.status();
+    if (!months.ok()) return fail(months.status());
     for (rating::Month m : *months) {
       Result<LedgerEntry*> entry = touch(customer, m);
-      if (!entry.ok()) return entry.status();
+      if (!entry.ok()) return fail(entry.status());
     }
   }
   // Usage of entitlements that just became known moves into their customers' ledgers.
@@ -834,10 +844,10 @@ Status Shard::Rerate(const std::vector<std::string>& customers,
       moved.emplace_back(std::string(k), std::move(rec));
       return storage::ScanStep::kContinue;
     });
-    if (!st.ok()) return st;
+    if (!st.ok()) return fail(st);
     for (auto& [key, rec] : moved) {
       Result<LedgerEntry*> entry = touch(cust->customer_id, rating::MonthOf(rec.usage_date));
-      if (!entry.ok()) return entry.status();
+      if (!entry.ok()) return fail(entry.status());
       (*entry)->ledger.AddQuantity(rec.key(), rec.quantity);
       job->writes.Delete(Db::kUnknownLines, key);
       unknown_.erase(key);
@@ -847,11 +857,7 @@ Status Shard::Rerate(const std::vector<std::string>& customers,
   uint64_t changed = 0;
   st = SettleTouched(*txn, job.get(), &changed);
   txn = Status::Internal("released");
-  if (!st.ok()) {
-    recovering_ = true;
-    MaybeFinishRecovery();
-    return st;
-  }
+  if (!st.ok()) return fail(st);
   *rerated += changed;
   if (!job->writes.empty()) Submit(std::move(job));
   return Status::Ok();
@@ -891,9 +897,9 @@ void Shard::SetBudget(const std::string& customer_id, std::optional<rating::Budg
   Status st;
   if (budget) {
     Result<std::vector<rating::Month>> months = MonthsOf(*txn, customer_id);
-    if (!months.ok()) { done(months.status()); return; }
+    if (!months.ok()) st = months.status();  // budgets_ already moved: recover below
     rating::Timestamp now = engine_->Now();
-    for (rating::Month m : *months) {
+    for (rating::Month m : months.ok() ? *months : std::vector<rating::Month>{}) {
       Result<LedgerEntry*> entry = GetLedger(*txn, customer_id, m);
       if (!entry.ok()) { st = entry.status(); break; }
       if (!(*entry)->touched) {

@@ -17,7 +17,6 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -171,7 +170,9 @@ class Shard {
   std::unordered_map<std::string, std::unique_ptr<LedgerEntry>> ledgers_;  // customer\0month
   std::vector<LedgerEntry*> touched_;
   std::unordered_map<std::string, std::optional<rating::Budget>> budgets_;
-  std::unordered_set<std::string> pec_lost_fired_;  // entitlement\0date(4)
+  // pec_lost marks known fired (entitlement\0date(4)) -> seq of the job that may carry the mark:
+  // forgetting one whose job is still in flight would let the day fire twice.
+  std::unordered_map<std::string, uint64_t> pec_lost_fired_;
   std::unordered_map<std::string, rating::Decimal> unknown_;  // unknown_lines key -> quantity
   std::unordered_map<uint64_t, uint32_t> pending_;  // identity hash -> count in flight
   std::vector<Job*> inflight_;  // in submission (and hence commit) order
