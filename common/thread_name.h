@@ -3,6 +3,8 @@
 
 #include <string_view>
 
+#include "common/status.h"
+
 namespace meterd {
 
 // Names the calling thread (top -H, perf, gdb, /proc/PID/task/*/comm): "meterd-writer",
@@ -11,7 +13,9 @@ void SetCurrentThreadName(std::string_view name);
 
 // Marks the calling thread as background work (ingest parsing, rating, the storage writer,
 // deliveries): nice +5, so under CPU contention the I/O threads answering partners' reads run
-// first. Best effort: a failure leaves the thread at its priority.
-void MarkCurrentThreadBackground();
+// first. A thread already at nice +5 or lower priority is left alone. On failure (a seccomp
+// filter or security module denying setpriority) the thread keeps its priority and the error
+// says why; callers on thread start-up report it, never a hot path.
+Status MarkCurrentThreadBackground();
 
 }  // namespace meterd

@@ -2,12 +2,14 @@
 // Shutdown runs in reverse: stop accepting and finish in-flight requests, drain the shards,
 // final commit, close the store.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <latch>
 #include <optional>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -35,6 +37,14 @@
 namespace {
 
 using namespace meterd;
+
+// How long queued writes may wait without the writer finishing a batch before meterd counts as
+// unhealthy. A healthy batch takes milliseconds; a slow fsync or a map growth waiting out
+// readers (EnvOptions::growth_wait, 1 s per try) takes seconds, so a minute means a wedged writer,
+// which is then restarted within about 90 s (the minute, then WatchdogSec=30s without a ping).
+// Not derived from WatchdogSec: the watchdog bounds how fast a hang is acted on, not how slow
+// a disk may be before it counts as a hang.
+constexpr std::chrono::seconds kWriterStallLimit{60};
 
 int Fail(const std::string& what, const Status& st) {
   lifecycle::LogError(what + ": " + st.ToString());
@@ -128,14 +138,26 @@ int Run(const config::Config& cfg,
   const int parse_threads = std::max(1, cfg.server.io_threads);
   boost::asio::thread_pool ingest(static_cast<size_t>(parse_threads));
   std::latch parse_threads_named(parse_threads);
+  // One slot per parse thread, written before it arrives at the latch, read after the wait.
+  std::vector<Status> backgrounded(static_cast<size_t>(parse_threads));
   for (int i = 0; i < parse_threads; ++i) {
-    boost::asio::post(ingest, [&parse_threads_named, i] {
+    boost::asio::post(ingest, [&parse_threads_named, &backgrounded, i] {
       SetCurrentThreadName("meterd-parse-" + std::to_string(i));
-      MarkCurrentThreadBackground();
+      backgrounded[static_cast<size_t>(i)] = MarkCurrentThreadBackground();
       parse_threads_named.arrive_and_wait();
     });
   }
   parse_threads_named.wait();
+  // One warning per process: what denies these threads nice +5 (a seccomp filter without
+  // setpriority, a security module) denies the writer, shards and webhooks the same way.
+  if (auto failed = std::find_if(backgrounded.begin(), backgrounded.end(),
+                                 [](const Status& s) { return !s.ok(); });
+      failed != backgrounded.end()) {
+    lifecycle::LogWarning(
+        "background threads keep their priority (partners' reads no longer "
+        "run first under CPU contention): " +
+        failed->ToString());
+  }
   api::ApiContext context;
   context.engine = &engine;
   context.env = env->get();
@@ -151,7 +173,10 @@ int Run(const config::Config& cfg,
 
   http::Router router;
   std::atomic<bool> ready{false};
-  st = http::AddHealthRoutes(router, [&ready] { return ready.load(); });
+  // Unhealthy: /readyz answers 503 and the watchdog pings stop, so systemd restarts meterd.
+  storage::Writer* const storage_writer = writer->get();
+  auto healthy = [storage_writer] { return !storage_writer->Stalled(kWriterStallLimit); };
+  st = http::AddHealthRoutes(router, [&ready, healthy] { return ready.load() && healthy(); });
   if (st.ok()) st = metrics::AddMetricsRoute(router, metrics);
   if (st.ok()) st = api::RegisterRoutes(router, &context);
   if (!st.ok()) return Fail("cannot build routes", st);
@@ -165,6 +190,7 @@ int Run(const config::Config& cfg,
   lifecycle::NotifyReady();
 
   lifecycle::SignalLoop::Hooks hooks;
+  hooks.healthy = healthy;
   // What can change without a restart: the log level. The rest needs one (logged).
   hooks.on_reload = [&reload] {
     std::optional<config::Config> next = reload();

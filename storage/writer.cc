@@ -60,7 +60,9 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
   try {
     writer->thread_ = std::thread([w = writer.get()] {
       SetCurrentThreadName("meterd-writer");
-      MarkCurrentThreadBackground();
+      // The cause of a failure is process-wide (seccomp, a security module), so the embedding
+      // process reports it once (meterd: daemon/main.cc, from its parse threads).
+      (void)MarkCurrentThreadBackground();
       w->Run();
     });
   } catch (const std::system_error& e) {
@@ -80,6 +82,10 @@ Status Writer::Submit(WriteJob job) {
     if (count_ == queue_.size()) {
       stats_.jobs_rejected.fetch_add(1, std::memory_order_relaxed);
       return Status::ResourceExhausted("write queue full");
+    }
+    if (waiting_since_.load(std::memory_order_relaxed) == kNothingWaiting) {
+      // Only the idle-to-busy transition reads the clock; a busy writer already has a time.
+      waiting_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     }
     queue_[(head_ + count_) % queue_.size()] = std::move(job);
     ++count_;
@@ -112,11 +118,23 @@ void Writer::Stop() {
   if (thread_.joinable() && std::this_thread::get_id() != thread_id_) thread_.join();
 }
 
+bool Writer::Stalled(Clock::duration limit) const {
+  const Clock::rep since = waiting_since_.load(std::memory_order_relaxed);
+  if (since == kNothingWaiting) return false;
+  return Clock::now().time_since_epoch().count() - since > limit.count();
+}
+
 void Writer::Run() {
+  size_t n = 0;  // jobs of the batch just finished
   for (;;) {
-    size_t n = 0;
     {
       std::unique_lock lock(mu_);
+      if (n > 0) {
+        // A finished batch is progress: jobs still queued have waited only since now. Done
+        // here, in the lock taken anyway, so progress costs no extra lock per batch.
+        waiting_since_.store(count_ > 0 ? Clock::now().time_since_epoch().count() : kNothingWaiting,
+                             std::memory_order_relaxed);
+      }
       cv_.wait(lock, [&] { return count_ > 0 || stopping_; });
       if (count_ == 0) return;  // stopping and drained
       n = std::min(count_, batch_.size());

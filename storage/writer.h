@@ -6,11 +6,13 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -119,6 +121,13 @@ class Writer {
 
   const WriterStats& stats() const { return stats_; }
 
+  // True when work has been waiting (jobs queued or a batch in progress) for longer than limit
+  // without the writer finishing a batch: a wedged writer (hung I/O, an apply or done that
+  // blocks). A finished batch counts as progress even when it failed (a full disk is answered
+  // with 503s, which a restart would not fix). An idle writer is never stalled. Any thread; two
+  // atomic loads and a clock read, no lock.
+  bool Stalled(std::chrono::steady_clock::duration limit) const;
+
  private:
   struct Slot {
     WriteJob job;
@@ -146,6 +155,13 @@ class Writer {
   size_t head_ = 0;
   size_t count_ = 0;
   bool stopping_ = false;
+  // steady_clock ticks since work began to wait without progress: set by Submit when it queues
+  // into an idle writer, moved to now when a batch finishes and jobs remain, kNothingWaiting when
+  // the queue drains. Written under mu_ only (so Submit's check-and-set cannot race the writer's
+  // reset); read lock-free by Stalled().
+  static constexpr std::chrono::steady_clock::rep kNothingWaiting =
+      std::numeric_limits<std::chrono::steady_clock::rep>::max();
+  std::atomic<std::chrono::steady_clock::rep> waiting_since_{kNothingWaiting};
 
   std::vector<Slot> batch_;  // writer thread only
   uint64_t batch_counter_ = 0;

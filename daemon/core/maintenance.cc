@@ -15,7 +15,9 @@ Maintenance::~Maintenance() { Stop(); }
 void Maintenance::Start() {
   thread_ = std::thread([this] {
     SetCurrentThreadName("meterd-maint");
-    MarkCurrentThreadBackground();
+    // The cause of a failure is process-wide (seccomp, a security module): daemon/main.cc
+    // reports it once, from the parse threads.
+    (void)MarkCurrentThreadBackground();
     Run();
   });
 }

@@ -89,7 +89,9 @@ Shard::~Shard() { Stop(); }
 void Shard::Start() {
   thread_ = std::thread([this] {
     SetCurrentThreadName("meterd-shard-" + std::to_string(index_));
-    MarkCurrentThreadBackground();
+    // The cause of a failure is process-wide (seccomp, a security module): daemon/main.cc
+    // reports it once, from the parse threads.
+    (void)MarkCurrentThreadBackground();
     Run();
   });
 }

@@ -223,7 +223,9 @@ Status WebhookService::Start() {
   METERD_RETURN_IF_ERROR(decode);
   thread_ = std::thread([this] {
     SetCurrentThreadName("meterd-webhooks");
-    MarkCurrentThreadBackground();
+    // The cause of a failure is process-wide (seccomp, a security module): daemon/main.cc
+    // reports it once, from the parse threads.
+    (void)MarkCurrentThreadBackground();
     Run();
   });
   return Status::Ok();

@@ -79,6 +79,17 @@ class WriterBlocker {
   std::atomic<bool> done_{false};
 };
 
+// The writer records progress when it goes back for more work, just after a batch's dones ran;
+// waits (up to 30 s) until it has and nothing is waiting any more.
+bool EventuallyIdle(const Writer& writer) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (writer.Stalled(std::chrono::nanoseconds(0)) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return !writer.Stalled(std::chrono::nanoseconds(0));
+}
+
 class WriterTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(WriterOptions{}); }
@@ -429,6 +440,68 @@ TEST_F(WriterTest, ManySubmittersKeepEveryAcknowledgedWrite) {
   EXPECT_EQ(*r->Count(Db::kLines), static_cast<uint64_t>(kThreads * kPerThread));
   // Group commit happened: far fewer commits than jobs.
   EXPECT_LT(writer_->stats().commits.load(), static_cast<uint64_t>(kThreads * kPerThread));
+}
+
+TEST_F(WriterTest, IsStalledWhileAJobBlocksPastTheLimitAndNotAfterItsCommit) {
+  using std::chrono::milliseconds;
+  EXPECT_FALSE(writer_->Stalled(std::chrono::nanoseconds(0)));
+  WriterBlocker blocker(writer_.get());
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_TRUE(writer_->Stalled(milliseconds(10)));
+  EXPECT_FALSE(writer_->Stalled(std::chrono::hours(1)));
+  blocker.Release();
+  blocker.WaitDone();
+  EXPECT_TRUE(EventuallyIdle(*writer_));
+  EXPECT_FALSE(writer_->Stalled(milliseconds(10)));
+  EXPECT_EQ(writer_->stats().commits.load(), 1u);
+}
+
+TEST_F(WriterTest, TimeSpentIdleDoesNotCountTowardsAStall) {
+  using std::chrono::milliseconds;
+  std::this_thread::sleep_for(milliseconds(200));
+  const auto before = std::chrono::steady_clock::now();
+  WriterBlocker blocker(writer_.get());
+  const bool stalled = writer_->Stalled(milliseconds(100));
+  // Only a check made within the limit says anything; a machine this slow proves nothing.
+  if (std::chrono::steady_clock::now() - before < milliseconds(100)) {
+    EXPECT_FALSE(stalled);
+  }
+  blocker.Release();
+  blocker.WaitDone();
+  EXPECT_TRUE(EventuallyIdle(*writer_));
+}
+
+TEST_F(WriterTest, AFinishedBatchIsProgressForTheJobsQueuedBehindIt) {
+  using std::chrono::milliseconds;
+  WriterBlocker first(writer_.get());
+  std::promise<void> release_second;
+  std::shared_future<void> second_released = release_second.get_future().share();
+  std::atomic<bool> second_entered{false};
+  Outcomes outcomes(1);
+  WriteJob second;
+  second.apply = [&](WriteTxn&) {
+    second_entered.store(true);
+    second_released.wait();
+    return Status::Ok();
+  };
+  second.done = outcomes.Done(0);
+  ASSERT_TRUE(writer_->Submit(std::move(second)).ok());
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_TRUE(writer_->Stalled(milliseconds(50)));
+
+  const auto before = std::chrono::steady_clock::now();
+  first.Release();
+  while (!second_entered.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  const bool stalled = writer_->Stalled(milliseconds(50));
+  // The second job has waited 100 ms, but only since the first batch's commit counts.
+  if (std::chrono::steady_clock::now() - before < milliseconds(50)) {
+    EXPECT_FALSE(stalled);
+  }
+
+  release_second.set_value();
+  outcomes.WaitFor(1);
+  EXPECT_TRUE(outcomes.results[0].status.ok());
+  EXPECT_TRUE(EventuallyIdle(*writer_));
 }
 
 }  // namespace
