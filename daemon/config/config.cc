@@ -557,6 +557,10 @@ const std::vector<Option>& Options() {
         "Batches waiting per shard worker; when full, ingest answers 429.",
         [](Config& c) -> int& { return c.ingest.shard_queue_capacity; }, 1, 1'000'000));
     v.push_back(IntOption<int>(
+        "ingest.parse_queue_capacity", "parse-queue-capacity", "METERD_PARSE_QUEUE_CAPACITY",
+        "Usage bodies parsing or waiting to parse; when full, ingest answers 429.",
+        [](Config& c) -> int& { return c.ingest.parse_queue_capacity; }, 1, 1'000'000));
+    v.push_back(IntOption<int>(
         "ingest.writer_queue_capacity", "writer-queue-capacity", "METERD_WRITER_QUEUE_CAPACITY",
         "Batches waiting for the storage writer; when full, 429.",
         [](Config& c) -> int& { return c.ingest.writer_queue_capacity; }, 1, 1'000'000));

@@ -55,6 +55,7 @@ struct IngestConfig {
   int workers = 2;  // shard workers
   int64_t max_events_per_request = 500'000;
   int shard_queue_capacity = 256;   // batches per shard queue; full: 429
+  int parse_queue_capacity = 64;    // usage bodies parsing or waiting to parse; full: 429
   int writer_queue_capacity = 256;  // batches waiting for the storage writer; full: 429
   // Shard workers' timer: forecast review on a month change, eviction of cold cached months.
   std::chrono::milliseconds review_interval{30'000};
