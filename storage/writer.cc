@@ -74,12 +74,30 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
 
 Writer::~Writer() { Stop(); }
 
-Status Writer::Submit(WriteJob job) {
+bool Writer::TryReserve() {
+  std::lock_guard lock(mu_);
+  if (stopping_) return true;  // the Submit will answer Unavailable: no point in waiting
+  if (count_ + reserved_ >= queue_.size()) return false;
+  ++reserved_;
+  return true;
+}
+
+void Writer::CancelReservation() {
+  std::lock_guard lock(mu_);
+  if (reserved_ > 0) --reserved_;
+}
+
+Status Writer::Submit(WriteJob job, bool reserved) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
+    if (reserved && reserved_ > 0) {
+      --reserved_;  // its slot is free from here on, whatever happens below
+    } else {
+      reserved = false;
+    }
     if (stopping_) return Status::Unavailable("writer stopping");
-    if (count_ == queue_.size()) {
+    if (!reserved && count_ + reserved_ >= queue_.size()) {
       stats_.jobs_rejected.fetch_add(1, std::memory_order_relaxed);
       return Status::ResourceExhausted("write queue full");
     }

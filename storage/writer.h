@@ -111,8 +111,16 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   // Queues a job. ResourceExhausted when the queue is full (answer 429), Unavailable once
-  // stopping; in both cases done is never called. Never blocks on the writer.
-  Status Submit(WriteJob job);
+  // stopping; in both cases done is never called. Never blocks on the writer. With `reserved`,
+  // the job takes a slot TryReserve granted and is never refused for room.
+  Status Submit(WriteJob job, bool reserved = false);
+  // Back-pressure for producers that change memory before they can submit (the shards): a slot
+  // is held for one later Submit(job, true), so that Submit cannot be refused for room. False
+  // when queued jobs and held slots fill the queue; true once stopping (Submit then answers
+  // Unavailable). Any thread.
+  bool TryReserve();
+  // Gives back a slot TryReserve granted and no Submit used.
+  void CancelReservation();
   // Submits apply and waits for its commit; returns its status. For setup, tools and tests;
   // FailedPrecondition when called on the writer thread.
   Status Execute(std::function<Status(WriteTxn&)> apply);
@@ -154,6 +162,7 @@ class Writer {
   std::vector<WriteJob> queue_;  // ring buffer of queue_capacity slots
   size_t head_ = 0;
   size_t count_ = 0;
+  size_t reserved_ = 0;  // slots held by TryReserve; count_ + reserved_ <= queue_.size()
   bool stopping_ = false;
   // steady_clock ticks since work began to wait without progress: set by Submit when it queues
   // into an idle writer, moved to now when a batch finishes and jobs remain, kNothingWaiting when

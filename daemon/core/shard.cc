@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "common/thread_name.h"
 #include "daemon/core/records.h"
@@ -127,6 +128,11 @@ void Shard::PostControl(std::function<void()> fn) {
 void Shard::Run() {
   // The month can change while no event arrives: the forecast review needs a timer.
   auto next_review = std::chrono::steady_clock::now();
+  // A slice changes memory before its job can be submitted, so a refused Submit would leave
+  // memory ahead of the store. A slice is therefore taken only with a writer slot in hand; while
+  // the writer's queue is full, slices wait here, the shard queue fills and ingest answers 429.
+  // The writer does not tell shards when room frees up: a blocked shard retries every 1 ms.
+  constexpr auto kWriterRetry = std::chrono::milliseconds(1);
   for (;;) {
     std::function<void()> control;
     std::optional<UsageItem> usage;
@@ -135,20 +141,38 @@ void Shard::Run() {
       EvictColdState();
       next_review = std::chrono::steady_clock::now() + engine_->options().review_interval;
     }
+    bool usage_waiting;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      usage_waiting = !usage_queue_.empty();
+    }
+    if (usage_waiting && !writer_slot_) {
+      writer_slot_ = engine_->writer_->TryReserve();
+    } else if (!usage_waiting && writer_slot_) {
+      engine_->writer_->CancelReservation();  // an idle shard must not sit on a slot
+      writer_slot_ = false;
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
-      bool ready = cv_.wait_until(lock, next_review, [&] {
-        return !control_queue_.empty() || !usage_queue_.empty() ||
-               (stopping_ && inflight_.empty());
+      const auto wake = usage_waiting && !writer_slot_
+                            ? std::min(next_review, std::chrono::steady_clock::now() + kWriterRetry)
+                            : next_review;
+      bool ready = cv_.wait_until(lock, wake, [&] {
+        if (!control_queue_.empty()) return true;
+        // New usage wakes the loop to ask for a slot; refused, it waits for the retry timer.
+        if (!usage_queue_.empty()) return writer_slot_ || !usage_waiting;
+        return stopping_ && inflight_.empty();
       });
-      if (!ready) continue;  // time for the review
+      if (!ready) continue;  // time for the review, or to ask the writer again
       if (!control_queue_.empty()) {
         control = std::move(control_queue_.front());
         control_queue_.pop_front();
       } else if (!usage_queue_.empty()) {
+        if (!writer_slot_) continue;  // ask the writer first
         usage = std::move(usage_queue_.front());
         usage_queue_.pop_front();
       } else {
+        if (writer_slot_) engine_->writer_->CancelReservation();
         return;  // stopping, queues empty, nothing in flight
       }
     }
@@ -608,7 +632,10 @@ void Shard::Submit(std::unique_ptr<Job> job) {
     if (result.status.ok() && raw->alerts > 0) engine_->NotifyCommit();
     PostControl([this, raw, status] { OnCommitted(raw, status); });
   };
-  Status st = engine_->writer_->Submit(std::move(wj));
+  // Usage jobs come with the slot Run reserved; other jobs (control work) are rare and may be
+  // refused, which fails them like a failed commit.
+  const bool reserved = std::exchange(writer_slot_, false);
+  Status st = engine_->writer_->Submit(std::move(wj), reserved);
   if (!st.ok()) {
     // Never queued: done will not run. Memory already holds this job's effects.
     broken_.store(true, std::memory_order_release);

@@ -177,6 +177,7 @@ class Shard {
   std::unordered_map<uint64_t, uint32_t> pending_;  // identity hash -> count in flight
   std::vector<Job*> inflight_;  // in submission (and hence commit) order
   uint64_t next_job_seq_ = 1;
+  bool writer_slot_ = false;  // a writer queue slot held for the next job (see Run)
   size_t lines_in_cache_ = 0;
   std::atomic<uint64_t> cached_ledgers_{0};
   std::atomic<uint64_t> cached_lines_{0};
