@@ -183,6 +183,9 @@ enum class PutMode {
 
 class WriteTxn : public TxnBase {
  public:
+  // Nonzero once an LMDB error left this transaction unusable (map full, I/O): trouble of the
+  // environment, which the Writer handles for the whole batch, not the failure of one job.
+  int fatal_rc() const { return fatal_rc_; }
   WriteTxn(WriteTxn&& other) noexcept : TxnBase(std::move(other)), borrowed_(other.borrowed_) {}
   WriteTxn& operator=(WriteTxn&& other) noexcept;
   ~WriteTxn() { End(); }  // aborts unless committed
@@ -238,7 +241,6 @@ class WriteTxn : public TxnBase {
   Result<WriteTxn> BeginChild();
   // Commits regardless of borrowed_; for the Writer.
   Status CommitOwned();
-  int fatal_rc() const { return fatal_rc_; }
 
   bool borrowed_ = false;
 };

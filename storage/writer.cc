@@ -143,6 +143,9 @@ bool Writer::Stalled(Clock::duration limit) const {
 }
 
 void Writer::Run() {
+  // A store opened with less room than it fills (a smaller map_size than its file: LMDB maps
+  // just the used pages) would fail its first batch with a full map: make room before any.
+  MaybeGrowAhead();
   size_t n = 0;  // jobs of the batch just finished
   for (;;) {
     {

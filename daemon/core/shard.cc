@@ -623,7 +623,10 @@ void Shard::Submit(std::unique_ptr<Job> job) {
       return Status::Unavailable("an earlier write of this shard failed");
     }
     Status st = raw->writes.Apply(txn);
-    if (!st.ok()) broken_.store(true, std::memory_order_release);
+    // A failure of the transaction itself (fatal_rc: a full map the writer grows and reruns the
+    // batch for, or a broken store that fails the whole batch) is not this job's own: done
+    // reports the final outcome. Marking the shard broken here would fail the rerun.
+    if (!st.ok() && txn.fatal_rc() == 0) broken_.store(true, std::memory_order_release);
     return st;
   };
   wj.done = [this, raw](const storage::CommitResult& result) {

@@ -106,6 +106,26 @@ class StorageFull(DaemonTestCase):
         self.assertEqual((r.json()["accepted"], r.json()["duplicates"]), (BATCH, 0), r.json())
         self.assert_store_holds_exactly(d, acked + [refused], "after the retry")
 
+    def test_the_map_grows_under_a_batch_that_does_not_fit_and_at_reopen(self):
+        # One request whose job alone outgrows the map: the writer grows the map and reruns
+        # the batch — the shard's job must not count that as its own failure (it did: 503 and
+        # a shard recovery). Then a restart with the same small map_size on the bigger file,
+        # where LMDB maps only the used pages: the first batch must find room too.
+        args = ["--map-size", "1MiB", "--map-max", "256MiB", "--map-growth", "1MiB"]
+        d = self.start_daemon(extra_args=args)
+        d.load_reference("basic")
+        bodies = [batch_body("grow", b) for b in range(20)]  # 4,000 events, ~2.5 MB
+        r = self.post(d, b"".join(bodies))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["accepted"], 20 * BATCH)
+        d.stop()
+        d.start()
+        bodies.append(batch_body("after-reopen", 0))
+        r = self.post(d, bodies[-1])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["accepted"], BATCH)
+        self.assert_store_holds_exactly(d, bodies, "after growing under a batch and a reopen")
+
     def test_a_full_disk_answers_503_and_ingest_resumes_in_process_when_space_returns(self):
         # The daemon inherits a file-size limit (soft; the hard limit stays, so it can be lifted
         # from outside with prlimit) and ignores SIGXFSZ, so an oversized write fails with EFBIG
