@@ -119,6 +119,7 @@ uint64_t Engine::WaitForAlerts(uint64_t seen_epoch, std::chrono::milliseconds wa
 
 void Engine::SubmitUsage(std::shared_ptr<UsageRequest> request) {
   const auto& events = request->batch.events();
+  counters_.usage_request_events.Observe(events.size());
   if (events.empty()) {
     request->done(Status::Ok(), 0, 0);
     return;
@@ -533,6 +534,12 @@ Result<std::optional<rating::Budget>> Engine::GetBudget(const std::string& custo
 uint64_t Engine::CachedLedgers() const {
   uint64_t n = 0;
   for (const auto& shard : shards_) n += shard->cached_ledgers();
+  return n;
+}
+
+uint64_t Engine::QueuedUsageSlices() const {
+  uint64_t n = 0;
+  for (const auto& shard : shards_) n += shard->queued_usage();
   return n;
 }
 

@@ -146,12 +146,19 @@ class Engine {
     // Daily lines written to the store (created or changed), by the status they were written
     // with: index 0 is rated, the others are rating::UnratedReason values.
     std::array<std::atomic<uint64_t>, kLineStatusCount> line_writes{};
+    // Valid usage lines per request handed to the shards (after the parse).
+    storage::Histogram usage_request_events{1, 10, 100, 1000, 2000, 5000, 10000, 20000, 50000,
+                                            100000, 500000};
+    // Usage bodies parsing or waiting to parse (all intakes).
+    std::atomic<int64_t> usage_bodies_parsing{0};
     std::atomic<uint64_t> alerts_fired{0};
   };
   const Counters& counters() const { return counters_; }
   // Month ledgers and their daily lines held in the shards' memory (any thread).
   uint64_t CachedLedgers() const;
   uint64_t CachedLines() const;
+  // Usage slices waiting in the shards' queues (any thread).
+  uint64_t QueuedUsageSlices() const;
   Counters& mutable_counters() { return counters_; }
 
  private:

@@ -91,6 +91,15 @@ class EngineCollectable : public prometheus::Collectable {
                          MetricType::Counter, {Value(d(c.lines_rerated))}));
     out.push_back(Family("meterd_alerts_total", "Alerts committed.", MetricType::Counter,
                          {Value(d(c.alerts_fired))}));
+    out.push_back(HistogramFamily("meterd_usage_request_events",
+                                  "Valid usage lines per POST /v1/usage handed to the shards.",
+                                  c.usage_request_events, 1.0));
+    out.push_back(Family("meterd_ingest_queue_depth",
+                         "Usage work waiting: bodies parsing or waiting to parse, slices in the "
+                         "shard queues (the writer's queue: meterd_storage_queue_depth).",
+                         MetricType::Gauge,
+                         {Value(static_cast<double>(c.usage_bodies_parsing.load()), {{"stage", "parse"}}),
+                          Value(static_cast<double>(engine_.QueuedUsageSlices()), {{"stage", "shards"}})}));
     out.push_back(Family("meterd_cache_entries",
                          "What the shard workers hold in memory: month ledgers (customer, month) "
                          "and their daily lines.",

@@ -112,6 +112,7 @@ bool Shard::TryPostUsage(std::shared_ptr<UsageRequest> request, std::vector<uint
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || usage_queue_.size() >= engine_->options().shard_queue_capacity) return false;
     usage_queue_.push_back(UsageItem{std::move(request), std::move(events)});
+    queued_usage_.store(usage_queue_.size(), std::memory_order_relaxed);
   }
   cv_.notify_one();
   return true;
@@ -171,6 +172,7 @@ void Shard::Run() {
         if (!writer_slot_) continue;  // ask the writer first
         usage = std::move(usage_queue_.front());
         usage_queue_.pop_front();
+        queued_usage_.store(usage_queue_.size(), std::memory_order_relaxed);
       } else {
         if (writer_slot_) engine_->writer_->CancelReservation();
         return;  // stopping, queues empty, nothing in flight

@@ -91,6 +91,7 @@ class Shard {
   // Any thread: what this shard holds in memory (published by the shard thread).
   uint64_t cached_ledgers() const { return cached_ledgers_.load(std::memory_order_relaxed); }
   uint64_t cached_lines() const { return cached_lines_.load(std::memory_order_relaxed); }
+  uint64_t queued_usage() const { return queued_usage_.load(std::memory_order_relaxed); }
 
  private:
   struct LedgerEntry {
@@ -181,6 +182,7 @@ class Shard {
   size_t lines_in_cache_ = 0;
   std::atomic<uint64_t> cached_ledgers_{0};
   std::atomic<uint64_t> cached_lines_{0};
+  std::atomic<uint64_t> queued_usage_{0};  // usage_queue_.size(), for metrics
   std::deque<std::function<void()>> idle_waiters_;
   std::atomic<bool> broken_{false};  // a job failed: later in-flight jobs must fail too
   bool recovering_ = false;

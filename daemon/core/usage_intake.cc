@@ -22,6 +22,7 @@ void UsageIntake::Submit(std::string body, Done done) {
     done(outcome);
     return;
   }
+  engine_->mutable_counters().usage_bodies_parsing.fetch_add(1, std::memory_order_relaxed);
   auto request = std::make_shared<UsageRequest>();
   request->body = std::move(body);
   if (!options_.parse_executor) {
@@ -49,6 +50,7 @@ void UsageIntake::Parse(std::shared_ptr<UsageRequest> request, Done done) {
   // refused by its own finished request.
   parsing_.fetch_sub(1, std::memory_order_acq_rel);
   Engine::Counters& counters = engine_->mutable_counters();
+  counters.usage_bodies_parsing.fetch_sub(1, std::memory_order_relaxed);
   if (!st.ok()) {
     counters.usage_too_many_events.fetch_add(1, std::memory_order_relaxed);
     UsageOutcome outcome;

@@ -64,7 +64,18 @@ class OperatorMetrics(DaemonTestCase):
                          lines_before + 2)
         # A duplicate writes nothing.
         self.daemon.post_usage(event("m-1", E1, VM_METER, "metrics-vm"))
-        self.assertEqual(self.line_writes(self.metrics()), after)
+        final = self.metrics()
+        self.assertEqual(self.line_writes(final), after)
+        # Request sizes: the three-event request and the one-event one, in their buckets.
+        self.assertEqual(self.value(final, "meterd_usage_request_events_count")
+                         - self.value(before_text, "meterd_usage_request_events_count"), 2)
+        self.assertEqual(self.value(final, "meterd_usage_request_events_sum")
+                         - self.value(before_text, "meterd_usage_request_events_sum"), 4)
+        self.assertEqual(self.value(final, "meterd_usage_request_events_bucket", le="1")
+                         - self.value(before_text, "meterd_usage_request_events_bucket", le="1"), 1)
+        # Answered requests leave nothing queued.
+        self.assertEqual(self.value(final, "meterd_ingest_queue_depth", stage="parse"), 0)
+        self.assertEqual(self.value(final, "meterd_ingest_queue_depth", stage="shards"), 0)
 
     def test_memory_split_and_heap_are_reported(self):
         text = self.metrics()
