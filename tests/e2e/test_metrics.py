@@ -77,6 +77,21 @@ class OperatorMetrics(DaemonTestCase):
         self.assertEqual(self.value(final, "meterd_ingest_queue_depth", stage="parse"), 0)
         self.assertEqual(self.value(final, "meterd_ingest_queue_depth", stage="shards"), 0)
 
+    def test_storage_and_build_metrics_follow_commits(self):
+        before = self.metrics()
+        self.daemon.post_usage(event("s-1", E1, VM_METER, "storage-vm"))
+        after = self.metrics()
+        for name in ("meterd_storage_commits_total", "meterd_storage_commit_seconds_count",
+                     "meterd_storage_batch_seconds_count", "meterd_storage_batch_jobs_count"):
+            self.assertGreaterEqual(self.value(after, name) - self.value(before, name), 1, name)
+        self.assertGreater(self.value(after, "meterd_storage_commit_seconds_sum"),
+                           self.value(before, "meterd_storage_commit_seconds_sum"))
+        self.assertEqual(self.value(after, "meterd_storage_queue_depth"), 0)
+        self.assertEqual(self.value(after, "meterd_storage_map_full_total"), 0)
+        self.assertGreater(self.value(after, "meterd_storage_map_bytes", kind="used"), 0)
+        m = re.search(r'^meterd_build_info\{version="([^"]+)"\} 1$', after, re.MULTILINE)
+        self.assertIsNotNone(m, "meterd_build_info{version} 1 missing")
+
     def test_memory_split_and_heap_are_reported(self):
         text = self.metrics()
         anon = self.value(text, "meterd_process_resident_memory_split_bytes", kind="anon")
