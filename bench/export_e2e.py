@@ -85,6 +85,26 @@ class Meterd:
         self.proc.wait(timeout=60)
 
 
+def fill_store(d, fill_bin, work, customers, meters, resources, days):
+    """Loads export_fill's reference data and price sheet through meterd `d` (its data dir under
+    `work`), stops it, then writes the rated lines of 2026-11 straight into the store. Returns
+    the seconds the lines took."""
+    d.start()
+    subprocess.run([fill_bin, "reference", "--out", work, "--customers", str(customers),
+                    "--meters", str(meters)], check=True)
+    for path, name, ctype in (("/v1/reference", "reference.ndjson", "application/x-ndjson"),
+                              ("/v1/pricesheet", "pricesheet.csv", "text/csv")):
+        status, body = d.post(path, open(os.path.join(work, name), "rb").read(), ctype)
+        if status != 200 or json.loads(body).get("rejected") != 0:
+            raise RuntimeError(f"POST {path}: {status} {body[:300]!r}")
+    d.stop()
+    t0 = time.monotonic()
+    subprocess.run([fill_bin, "lines", "--data-dir", d.data_dir, "--customers", str(customers),
+                    "--meters", str(meters), "--resources", str(resources), "--days", str(days),
+                    "--month", "2026-11"], check=True)
+    return time.monotonic() - t0
+
+
 def count_rows(url, token):
     """Reads the export through Python and counts its records (CRLF-terminated rows)."""
     req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
@@ -127,20 +147,7 @@ def main():
     d = Meterd(meterd_bin, data, log)
     ok = True
     try:
-        d.start()
-        subprocess.run([fill_bin, "reference", "--out", work, "--customers", str(a.customers),
-                        "--meters", str(a.meters)], check=True)
-        for path, name, ctype in (("/v1/reference", "reference.ndjson", "application/x-ndjson"),
-                                  ("/v1/pricesheet", "pricesheet.csv", "text/csv")):
-            status, body = d.post(path, open(os.path.join(work, name), "rb").read(), ctype)
-            if status != 200 or json.loads(body).get("rejected") != 0:
-                raise RuntimeError(f"POST {path}: {status} {body[:300]!r}")
-        d.stop()
-        t0 = time.monotonic()
-        subprocess.run([fill_bin, "lines", "--data-dir", data, "--customers", str(a.customers),
-                        "--meters", str(a.meters), "--resources", str(a.resources),
-                        "--days", str(a.days), "--month", "2026-11"], check=True)
-        fill_s = time.monotonic() - t0
+        fill_s = fill_store(d, fill_bin, work, a.customers, a.meters, a.resources, a.days)
         store_mb = os.path.getsize(os.path.join(data, "data.mdb")) / 1e6
         d.start()
         pid = d.proc.pid

@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_e2e import Meterd  # noqa: E402  (same directory)
+from export_e2e import Meterd, fill_store  # noqa: E402  (same directory)
 
 FIXED_CLOCK = "2026-11-30T12:00:00Z"
 
@@ -108,18 +108,7 @@ def main():
     d = TimedMeterd(meterd_bin, data, log)
     ok = True
     try:
-        d.start()
-        subprocess.run([fill_bin, "reference", "--out", work, "--customers", str(a.customers),
-                        "--meters", str(a.meters)], check=True)
-        for path, name, ctype in (("/v1/reference", "reference.ndjson", "application/x-ndjson"),
-                                  ("/v1/pricesheet", "pricesheet.csv", "text/csv")):
-            status, body = d.post(path, open(os.path.join(work, name), "rb").read(), ctype)
-            if status != 200 or json.loads(body).get("rejected") != 0:
-                raise RuntimeError(f"POST {path}: {status} {body[:300]!r}")
-        d.stop()
-        subprocess.run([fill_bin, "lines", "--data-dir", data, "--customers", str(a.customers),
-                        "--meters", str(a.meters), "--resources", str(a.resources),
-                        "--days", str(a.days), "--month", "2026-11"], check=True)
+        fill_store(d, fill_bin, work, a.customers, a.meters, a.resources, a.days)
         store_mb = os.path.getsize(os.path.join(data, "data.mdb")) / 1e6
         # A customer, entitlement and meter of the filled store (export_fill's reference).
         entities = [json.loads(x) for x in open(os.path.join(work, "reference.ndjson"))]

@@ -7,6 +7,7 @@ method says so. Only the Python standard library is used.
 
 import http.client
 import json
+import re
 import os
 import shutil
 import signal
@@ -281,6 +282,16 @@ class Daemon:
             if r.status != 200:
                 raise AssertionError(f"PUT budget {customer_id} ({name}): {r!r}")
 
+    def metrics_text(self):
+        return self.get("/metrics", token=NO_TOKEN).body.decode()
+
+    def metric(self, name, **labels):
+        """One sample of GET /metrics; AssertionError when the daemon does not export it."""
+        value = metric_value(self.metrics_text(), name, **labels)
+        if value is None:
+            raise AssertionError(f"metric {name}{labels} missing")
+        return value
+
     def post_usage(self, body, token=ADMIN):
         if isinstance(body, str):
             body = body.encode()
@@ -302,6 +313,15 @@ def _expect_load(r, what):
     doc = r.json()
     if doc.get("rejected") != 0 or doc.get("errors") != []:
         raise AssertionError(f"{what}: rows rejected: {r!r}")
+
+
+def metric_value(text, name, **labels):
+    """The value of one sample of a Prometheus text exposition, or None when absent. Labels
+    must be given in the order the daemon writes them."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "") + r" (\S+)"
+    m = re.search("^" + pattern + "$", text, re.MULTILINE)
+    return float(m.group(1)) if m else None
 
 
 def example(name, file):

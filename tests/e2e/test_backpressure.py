@@ -13,13 +13,12 @@ too — never a refused job, a 503 or a shard recovery.
 
 import http.client
 import json
-import re
 import threading
 import time
 import unittest
 from decimal import Decimal
 
-from harness import NO_TOKEN, DaemonTestCase
+from harness import DaemonTestCase
 
 CUSTOMER = "c0ffee00-0000-4000-8000-000000000001"  # of the `basic` example
 ENTITLEMENT = "e1000000-0000-4000-8000-000000000001"
@@ -92,12 +91,7 @@ class RoundChecks:
     # ---------------------------------------------------------------- helpers
 
     def metric(self, name, **labels):
-        text = self.daemon.get("/metrics", token=NO_TOKEN).body.decode()
-        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "") + r" (\S+)"
-        m = re.search("^" + pattern + "$", text, re.MULTILINE)
-        self.assertIsNotNone(m, f"metric {name}{labels} missing")
-        return float(m.group(1))
+        return self.daemon.metric(name, **labels)
 
     def run_together(self, senders):
         """Runs each sender on a thread of its own (a barrier releases them together). A sender

@@ -4,11 +4,10 @@ and a late event for such a month still lands exactly: the ledger reloads from L
 adds up, dedupe holds. Watched through meterd_cache_entries."""
 
 import json
-import re
 import time
 import unittest
 
-from harness import NO_TOKEN, DaemonTestCase
+from harness import DaemonTestCase
 
 CUSTOMER = "c0ffee00-0000-4000-8000-000000000001"
 E1 = "e1000000-0000-4000-8000-000000000001"
@@ -33,10 +32,7 @@ class ColdMonthEviction(DaemonTestCase):
         self.daemon.load_example("basic")  # November usage: a ledger that must stay
 
     def cache(self, kind):
-        text = self.daemon.get("/metrics", token=NO_TOKEN).body.decode()
-        m = re.search(r'^meterd_cache_entries\{kind="' + kind + r'"\} (\S+)$', text, re.MULTILINE)
-        self.assertIsNotNone(m, "meterd_cache_entries missing")
-        return int(float(m.group(1)))
+        return int(self.daemon.metric("meterd_cache_entries", kind=kind))
 
     def wait_for_ledgers(self, want, timeout_s=15):
         deadline = time.monotonic() + timeout_s

@@ -61,12 +61,7 @@ class Limits(HttpAssertions, unittest.TestCase):
     # ---------------------------------------------------------------- helpers
 
     def metric(self, name, **labels):
-        text = self.daemon.get("/metrics", token=NO_TOKEN).body.decode()
-        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "") + r" (\S+)"
-        m = re.search("^" + pattern + "$", text, re.MULTILINE)
-        self.assertIsNotNone(m, f"metric {name}{labels} missing")
-        return float(m.group(1))
+        return self.daemon.metric(name, **labels)
 
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.daemon.port), timeout=10)

@@ -5,7 +5,7 @@ import json
 import re
 import unittest
 
-from harness import NO_TOKEN, DaemonTestCase
+from harness import DaemonTestCase, metric_value
 
 E1 = "e1000000-0000-4000-8000-000000000001"
 VM_METER = "0a3c6e2a-6d1f-4c55-9a43-5f1c2b7d9e01"
@@ -29,14 +29,12 @@ class OperatorMetrics(DaemonTestCase):
         self.daemon.load_example("basic")
 
     def metrics(self):
-        return self.daemon.get("/metrics", token=NO_TOKEN).body.decode()
+        return self.daemon.metrics_text()
 
     def value(self, text, name, **labels):
-        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        m = re.search("^" + re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "")
-                      + r" (\S+)$", text, re.MULTILINE)
-        self.assertIsNotNone(m, f"{name}{labels} missing")
-        return float(m.group(1))
+        value = metric_value(text, name, **labels)
+        self.assertIsNotNone(value, f"{name}{labels} missing")
+        return value
 
     def line_writes(self, text):
         return {reason: self.value(text, "meterd_line_writes_total",
