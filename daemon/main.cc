@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <latch>
 #include <optional>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/post.hpp>
@@ -70,9 +72,57 @@ lifecycle::LogLevel ToLog(config::LogLevel level) {
   return lifecycle::LogLevel::kInfo;
 }
 
-// `reload` re-reads the configuration sources (SIGHUP); nullopt keeps the running config.
-int Run(const config::Config& cfg,
-        const std::function<std::optional<config::Config>()>& reload) {
+// The settings SIGHUP applies to the running daemon (docs/operations.md, "Reloading"). Each is
+// read through an atomic by the code that uses it: the log filter, and the map's growth
+// ceiling, which the writer reads at every growth. Every other setting is consumed once at
+// start — it sizes threads, queues or the listener, or is copied into option structs that
+// shards, handlers and the webhook sender read without synchronisation — so a change to it
+// waits for a restart and is named in a warning.
+constexpr std::string_view kReloadable[] = {"log.level", "storage.map_max"};
+
+bool Reloadable(std::string_view key) {
+  return std::find(std::begin(kReloadable), std::end(kReloadable), key) != std::end(kReloadable);
+}
+
+std::string Describe(const std::vector<config::SettingChange>& changes) {
+  std::string out;
+  for (const config::SettingChange& c : changes) {
+    if (!out.empty()) out += ", ";
+    out += c.key + " (" + c.from + " -> " + c.to + ")";
+  }
+  return out;
+}
+
+// SIGHUP: applies the reloadable settings of `next` and records them in *running; names the
+// rest that differ. *running is what is in effect: the start configuration plus what earlier
+// reloads applied. REQUIRES: the signal loop's thread (the only one touching *running).
+void ApplyReload(const config::Config& next, config::Config* running, storage::Env* env) {
+  std::vector<config::SettingChange> applied;
+  std::vector<config::SettingChange> pending;
+  for (config::SettingChange& c : config::ChangedSettings(*running, next)) {
+    (Reloadable(c.key) ? applied : pending).push_back(std::move(c));
+  }
+  running->storage.map_max_bytes = next.storage.map_max_bytes;
+  // As at open: a ceiling below the current map stops growth and never shrinks the map. The
+  // writer reads the ceiling at its next growth, so a store refused for a full map takes
+  // writes again from the next batch on.
+  env->SetMaxMapSize(std::max(running->storage.map_max_bytes, env->map_size()));
+
+  // The report passes the more verbose of the old and the new filter: an operator who turns
+  // logging down still sees that the reload happened, one who turns it up sees it too.
+  const config::LogLevel old_level = running->log.level;
+  running->log.level = next.log.level;
+  lifecycle::SetLogLevel(ToLog(std::min(old_level, running->log.level)));
+  if (!applied.empty()) lifecycle::LogInfo("SIGHUP: applied " + Describe(applied));
+  if (!pending.empty()) {
+    lifecycle::LogWarning("SIGHUP: restart to apply: " + Describe(pending));
+  }
+  if (applied.empty() && pending.empty()) lifecycle::LogInfo("SIGHUP: configuration unchanged");
+  lifecycle::SetLogLevel(ToLog(running->log.level));
+}
+
+// `reload` re-reads the configuration sources (SIGHUP); an error keeps the running config.
+int Run(const config::Config& cfg, const std::function<Result<config::Config>()>& reload) {
   lifecycle::SignalLoop signals;  // before any thread starts
   lifecycle::SetLogLevel(ToLog(cfg.log.level));
   std::unique_ptr<lifecycle::Clock> clock = lifecycle::MakeClock(cfg.fixed_clock);
@@ -191,15 +241,17 @@ int Run(const config::Config& cfg,
 
   lifecycle::SignalLoop::Hooks hooks;
   hooks.healthy = healthy;
-  // What can change without a restart: the log level. The rest needs one (logged).
-  hooks.on_reload = [&reload] {
-    std::optional<config::Config> next = reload();
-    if (!next) {
-      lifecycle::LogWarning("SIGHUP: configuration invalid; keeping the running one");
+  config::Config running = cfg;
+  storage::Env* const store = env->get();
+  hooks.on_reload = [&reload, &running, store] {
+    Result<config::Config> next = reload();
+    if (!next.ok()) {
+      // An error, not a warning: the operator asked for a change and got none of it.
+      lifecycle::LogError("SIGHUP: configuration refused, keeping the running one: " +
+                          next.status().message());
       return;
     }
-    lifecycle::SetLogLevel(ToLog(next->log.level));
-    lifecycle::LogInfo("SIGHUP: reloaded log level; other settings take effect at restart");
+    ApplyReload(*next, &running, store);
   };
   signals.Run(hooks);
 
@@ -221,14 +273,18 @@ int Run(const config::Config& cfg,
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto invocation = meterd::config::LoadConfig(argc, argv, meterd::config::EnvironmentFromProcess());
+  // Kept for SIGHUP: a reload re-reads the TOML file, with the environment and flags the
+  // daemon started with (neither can change from outside a running process).
+  const meterd::config::Environment environment = meterd::config::EnvironmentFromProcess();
+  auto invocation = meterd::config::LoadConfig(argc, argv, environment);
   if (std::optional<int> exit_code = meterd::config::ReportInvocation(invocation, stdout, stderr)) {
     return *exit_code;
   }
-  auto reload = [argc, argv]() -> std::optional<meterd::config::Config> {
-    auto next = meterd::config::LoadConfig(argc, argv, meterd::config::EnvironmentFromProcess());
-    if (!next.ok() || next->action != meterd::config::Invocation::Action::kRun) return std::nullopt;
-    return next->config;
+  auto reload = [argc, argv, &environment]() -> meterd::Result<meterd::config::Config> {
+    auto next = meterd::config::LoadConfig(argc, argv, environment);
+    if (!next.ok()) return next.status();
+    // The action is kRun again: --help and --version are flags, and the flags are the same.
+    return std::move(next->config);
   };
   return Run(invocation->config, reload);
 }

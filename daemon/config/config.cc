@@ -882,6 +882,18 @@ std::string HelpText() {
   return out;
 }
 
+std::vector<SettingChange> ChangedSettings(const Config& running, const Config& next) {
+  // Compared through each option's shown value: the option table already knows every setting
+  // and how to render it, so a setting added later is compared without touching this.
+  std::vector<SettingChange> changes;
+  for (const Option& o : Options()) {
+    std::string from = o.show(running);
+    std::string to = o.show(next);
+    if (from != to) changes.push_back({std::string(o.toml), std::move(from), std::move(to)});
+  }
+  return changes;
+}
+
 Result<Invocation> LoadConfig(std::span<const std::string> args, const Environment& env) {
   Invocation inv;
   for (const std::string& a : args) {

@@ -1,8 +1,9 @@
-// meterd's configuration: one immutable Config with documented defaults, read once at start
-// from a TOML file, then METERD_* environment variables, then command-line flags (each layer
-// overrides the one before). Each module receives only its slice (ServerConfig, ...). Bad
-// input yields a one-line reason and exit code 78 (EX_CONFIG). Decimal settings stay text: the
-// rating library parses them exactly. Loading is a pure function of its inputs; thread-safe.
+// meterd's configuration: one immutable Config with documented defaults, read at start (and
+// again on SIGHUP) from a TOML file, then METERD_* environment variables, then command-line
+// flags (each layer overrides the one before). Each module receives only its slice
+// (ServerConfig, ...). Bad input yields a one-line reason and exit code 78 (EX_CONFIG). Decimal
+// settings stay text: the rating library parses them exactly. Loading is a pure function of its
+// inputs; thread-safe.
 #pragma once
 
 #include <chrono>
@@ -135,6 +136,19 @@ std::optional<int> ReportInvocation(const Result<Invocation>& invocation, std::F
 
 // All options with their TOML key, flag, environment variable, default and meaning.
 std::string HelpText();
+
+// A setting whose value differs between two configurations, both values shown as --help
+// shows a default ("2MiB", "30s", "owner,contributor").
+struct SettingChange {
+  std::string key;  // the TOML key, e.g. "storage.map_max"
+  std::string from;
+  std::string to;
+};
+
+// Every setting whose value differs from `running` to `next`, in --help order. A reload
+// (SIGHUP) compares the configuration it re-read with the one in effect through this, so
+// each setting is named by the key an operator edits.
+std::vector<SettingChange> ChangedSettings(const Config& running, const Config& next);
 
 std::string_view ToString(SyncMode mode);
 std::string_view ToString(LogLevel level);

@@ -372,5 +372,60 @@ TEST_F(ConfigTest, TheExampleConfigFileLoads) {
   EXPECT_EQ(r->config.storage.data_dir, "/var/lib/meterd");
 }
 
+TEST_F(ConfigTest, NamesNoChangeWhenTheSourcesAreTheSame) {
+  const std::string path = WriteToml("[storage]\nmap_max = \"2MiB\"\nmap_size = \"1MiB\"\n");
+  auto a = Load({"--config", path});
+  auto b = Load({"--config", path});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(ChangedSettings(a->config, b->config).empty());
+}
+
+TEST_F(ConfigTest, NamesEachChangedSettingByItsKeyWithBothValuesInHelpOrder) {
+  const std::string path = WriteToml("[storage]\nmap_max = \"2MiB\"\nmap_size = \"1MiB\"\n");
+  auto before = Load({"--config", path});
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  // The operator edits the same file, as before a SIGHUP.
+  std::ofstream(path) << "[storage]\nmap_max = \"64MiB\"\nmap_size = \"1MiB\"\n"
+                         "[ingest]\nworkers = 4\n[log]\nlevel = \"debug\"\n";
+  auto after = Load({"--config", path});
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  const std::vector<SettingChange> changes = ChangedSettings(before->config, after->config);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].key, "storage.map_max");
+  EXPECT_EQ(changes[0].from, "2MiB");
+  EXPECT_EQ(changes[0].to, "64MiB");
+  EXPECT_EQ(changes[1].key, "ingest.workers");
+  EXPECT_EQ(changes[1].from, "2");
+  EXPECT_EQ(changes[1].to, "4");
+  EXPECT_EQ(changes[2].key, "log.level");
+  EXPECT_EQ(changes[2].from, "info");
+  EXPECT_EQ(changes[2].to, "debug");
+}
+
+TEST_F(ConfigTest, ARereadKeepsFlagsAndTheEnvironmentAboveTheEditedFile) {
+  const std::string path = WriteToml("[storage]\nmap_max = \"2MiB\"\nmap_size = \"1MiB\"\n");
+  const std::vector<std::string> args = {"--config", path, "--map-max", "4MiB"};
+  const Environment env = {{"METERD_LOG_LEVEL", "warning"}};
+  auto before = Load(args, env);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  std::ofstream(path) << "[storage]\nmap_max = \"64MiB\"\nmap_size = \"1MiB\"\n"
+                         "[log]\nlevel = \"debug\"\n";
+  auto after = Load(args, env);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->config.storage.map_max_bytes, uint64_t{4} << 20);
+  EXPECT_EQ(after->config.log.level, LogLevel::kWarning);
+  EXPECT_TRUE(ChangedSettings(before->config, after->config).empty());
+}
+
+TEST_F(ConfigTest, ComparesListsAndTopLevelSettingsToo) {
+  auto a = Load({});
+  auto b = Load({"--eligible-roles", "owner", "--fixed-clock", "2026-11-20T12:00:00Z"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::vector<SettingChange> changes = ChangedSettings(a->config, b->config);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].key, "rating.eligible_roles");
+  EXPECT_EQ(changes[1].key, "fixed_clock");
+}
+
 }  // namespace
 }  // namespace meterd::config
