@@ -5,8 +5,9 @@
 # Prints the load generator's report (events/s, acknowledgement latency p50/p99/p999), a
 # spend-read probe taken while ingest runs (bench/spend_probe.py: client-side latency; and the
 # daemon's own histogram of those reads), and the writer's commit counters. METERD_* variables
-# (METERD_WORKERS, METERD_IO_THREADS, ...) configure the daemon. Exits non-zero when anything
-# failed.
+# (METERD_WORKERS, METERD_IO_THREADS, ...) configure the daemon; CONNECTIONS, BATCH, CUSTOMERS
+# and LOADGEN_NICE the generator. With wrk installed, spend reads are also timed by wrk. Exits
+# non-zero when anything failed.
 set -euo pipefail
 build_dir=${1:?build dir}
 duration=${2:-20}
@@ -29,12 +30,38 @@ url="http://127.0.0.1:$port"
 python3 "$(dirname "$0")/spend_probe.py" "$url" "$work/data/admin.token" \
   "$(( duration > 3 ? duration - 1 : 1 ))" > "$work/probe.txt" 2>&1 &
 probe=$!
-"$loadgen" load --url "$url" --token-file "$work/data/admin.token" --setup --now "$now" \
+# With wrk installed (apt-get install wrk), the same reads from a C client too: Python's own
+# overhead is most of spend_probe.py's tail, wrk's is microseconds.
+wrk_pid=
+if command -v wrk > /dev/null; then
+  (
+    token=$(cat "$work/data/admin.token" 2>/dev/null || true)
+    for _ in $(seq 1 300); do
+      [ -n "$token" ] || token=$(cat "$work/data/admin.token" 2>/dev/null || true)
+      customer=$(curl -s -H "Authorization: Bearer $token" "$url/v1/customers?limit=1" |
+                 sed -n 's/.*"customer_id":"\([^"]*\)".*/\1/p')
+      [ -n "$customer" ] && break
+      sleep 0.1
+    done
+    wrk -t1 -c1 -d"$(( duration > 4 ? duration - 3 : 1 ))s" --latency \
+      -s "$(dirname "$0")/spend_wrk.lua" -H "Authorization: Bearer $token" \
+      "$url/v1/customers/$customer/spend?month=2026-11"
+  ) > "$work/wrk.txt" 2>&1 &
+  wrk_pid=$!
+fi
+# LOADGEN_NICE=N runs the generator at nice N: in service the feed comes from other machines,
+# here it competes with the daemon for the same 2 cores.
+nice -n "${LOADGEN_NICE:-0}" "$loadgen" load --url "$url" --token-file "$work/data/admin.token" --setup --now "$now" \
   --customers "${CUSTOMERS:-200}" --connections "${CONNECTIONS:-4}" --batch "${BATCH:-1000}" \
   --rate 0 --duration "$duration" "$@" | tee "$work/report.txt"
 probe_status=0
 wait "$probe" || probe_status=$?
 cat "$work/probe.txt"
+if [ -n "$wrk_pid" ]; then
+  wait "$wrk_pid" || true
+  echo "spend reads by wrk (one connection, one read per 5 ms, during the load):"
+  cat "$work/wrk.txt"
+fi
 # What the writer did: commits, their mean latency, events per commit.
 curl -s "$url/metrics" > "$work/metrics.txt" || true
 # Server-side latency of the spend reads (request read to answer written), per bucket.

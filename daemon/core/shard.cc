@@ -20,12 +20,18 @@ namespace keys = storage::keys;
 uint32_t MonthKey(rating::Month m) { return static_cast<uint32_t>(m.index); }
 uint32_t DateKey(rating::Date d) { return static_cast<uint32_t>(d.days); }
 
-std::string LedgerKey(std::string_view customer, rating::Month month) {
-  std::string k(customer);
-  k.push_back('\0');
+// customer\0month(4): into *k, reusing its capacity (the hot path looks ledgers up per event run).
+void LedgerKeyInto(std::string* k, std::string_view customer, rating::Month month) {
+  k->assign(customer);
+  k->push_back('\0');
   char b[4];
   storage::PutU32BE(MonthKey(month), b);
-  k.append(b, 4);
+  k->append(b, 4);
+}
+
+std::string LedgerKey(std::string_view customer, rating::Month month) {
+  std::string k;
+  LedgerKeyInto(&k, customer, month);
   return k;
 }
 
@@ -272,8 +278,7 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
     std::string_view identity = kb_.view();
     uint64_t hash = storage::HashForKey(identity).lo;
     bool duplicate = false;
-    auto pending = pending_.find(hash);
-    if (pending != pending_.end() && InFlightContains(identity, job.get())) {
+    if (pending_.Contains(hash) && InFlightContains(identity, job.get())) {
       duplicate = true;
     } else {
       Result<bool> stored = txn->Contains(Db::kEvents, identity);
@@ -291,7 +296,7 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
       ++job->duplicates;
       continue;
     }
-    ++pending_[hash];
+    pending_.Increment(hash);
     job->identity_hashes.push_back(hash);
     AppendLength(&job->identities, identity);
     storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
@@ -379,9 +384,10 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
 
 Result<Shard::LedgerEntry*> Shard::GetLedger(storage::ReadTxn& txn, std::string_view customer_id,
                                              rating::Month month) {
-  std::string key = LedgerKey(customer_id, month);
-  auto it = ledgers_.find(key);
+  LedgerKeyInto(&ledger_key_, customer_id, month);
+  auto it = ledgers_.find(ledger_key_);
   if (it != ledgers_.end()) return it->second.get();
+  std::string key = ledger_key_;
   auto entry = std::make_unique<LedgerEntry>(std::string(customer_id), month);
   kb_.Clear();
   keys::LineMonthPrefix(&kb_, customer_id, MonthKey(month));
@@ -654,8 +660,7 @@ void Shard::OnCommitted(Job* job, const Status& status) {
   std::unique_ptr<Job> owned(job);
   inflight_.erase(std::find(inflight_.begin(), inflight_.end(), job));
   for (uint64_t h : job->identity_hashes) {
-    auto it = pending_.find(h);
-    if (it != pending_.end() && --it->second == 0) pending_.erase(it);
+    pending_.Decrement(h);
   }
   if (status.ok()) {
     engine_->counters_.events_accepted.fetch_add(job->accepted, std::memory_order_relaxed);
@@ -703,7 +708,7 @@ void Shard::MaybeFinishRecovery() {
   pec_lost_fired_.clear();
   anomaly_.Clear();
   unknown_.clear();
-  pending_.clear();
+  pending_.Clear();
   broken_.store(false, std::memory_order_release);
   recovering_ = false;
 }

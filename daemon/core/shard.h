@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "daemon/core/anomaly_watch.h"
 #include "daemon/core/engine.h"
+#include "daemon/core/hash_counts.h"
 #include "rating/budget.h"
 #include "rating/month_ledger.h"
 #include "storage/env.h"
@@ -175,7 +176,7 @@ class Shard {
   // forgetting one whose job is still in flight would let the day fire twice.
   std::unordered_map<std::string, uint64_t> pec_lost_fired_;
   std::unordered_map<std::string, rating::Decimal> unknown_;  // unknown_lines key -> quantity
-  std::unordered_map<uint64_t, uint32_t> pending_;  // identity hash -> count in flight
+  HashCounts pending_;  // identity hash -> count in flight (no allocation per event)
   std::vector<Job*> inflight_;  // in submission (and hence commit) order
   uint64_t next_job_seq_ = 1;
   bool writer_slot_ = false;  // a writer queue slot held for the next job (see Run)
@@ -189,6 +190,7 @@ class Shard {
   uint64_t failures_ = 0;
   storage::KeyBuilder kb_;
   std::string scratch_;
+  std::string ledger_key_;  // GetLedger's lookup key, reused
   rating::SettleResult settle_;
   std::vector<rating::BudgetCrossing> crossings_;
   std::optional<rating::Month> reviewed_month_;  // ReviewForecasts ran for this month

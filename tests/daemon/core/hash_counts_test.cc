@@ -1,0 +1,71 @@
+#include "daemon/core/hash_counts.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <unordered_map>
+
+namespace meterd::core {
+namespace {
+
+TEST(HashCounts, CountsIncrementsAndForgetsAtZero) {
+  HashCounts c;
+  EXPECT_FALSE(c.Contains(42));
+  c.Increment(42);
+  c.Increment(42);
+  c.Increment(7);
+  EXPECT_EQ(c.Count(42), 2u);
+  EXPECT_EQ(c.size(), 2u);
+  c.Decrement(42);
+  EXPECT_TRUE(c.Contains(42));
+  c.Decrement(42);
+  EXPECT_FALSE(c.Contains(42));
+  EXPECT_TRUE(c.Contains(7));
+  c.Decrement(99);  // not counted: ignored
+  EXPECT_EQ(c.size(), 1u);
+  c.Clear();
+  EXPECT_FALSE(c.Contains(7));
+  EXPECT_EQ(c.size(), 0u);
+}
+
+TEST(HashCounts, ZeroIsAHashLikeAnyOther) {
+  HashCounts c;
+  c.Increment(0);
+  EXPECT_TRUE(c.Contains(0));
+  c.Decrement(0);
+  EXPECT_FALSE(c.Contains(0));
+}
+
+// Random increments and decrements against std::unordered_map, on key sets that force long
+// probe runs (many keys with one home slot: same high bits after the multiply are rare, so
+// multiples of a large power of two are used) and across several growths.
+TEST(HashCounts, AgreesWithAMapUnderRandomOperations) {
+  for (uint64_t stride : {uint64_t{1}, uint64_t{1} << 54, uint64_t{0x9E3779B97F4A7C15ULL}}) {
+    std::mt19937_64 rng(stride);
+    HashCounts c;
+    std::unordered_map<uint64_t, uint32_t> want;
+    for (int op = 0; op < 200'000; ++op) {
+      const uint64_t key = (rng() % 5000 + 2) * stride;  // never 0 or 1 (they share a slot key)
+      if (rng() % 3 != 0) {
+        c.Increment(key);
+        ++want[key];
+      } else {
+        c.Decrement(key);
+        auto it = want.find(key);
+        if (it != want.end() && --it->second == 0) want.erase(it);
+      }
+      if (op % 997 == 0) {
+        ASSERT_EQ(c.size(), want.size()) << "stride " << stride << " op " << op;
+        for (const auto& [k, n] : want) ASSERT_EQ(c.Count(k), n) << k;
+      }
+    }
+    for (int k = 2; k < 5002; ++k) {
+      const uint64_t key = k * stride;
+      auto it = want.find(key);
+      ASSERT_EQ(c.Count(key), it == want.end() ? 0u : it->second) << key;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace meterd::core
