@@ -5,10 +5,10 @@
 # long before production finds it. Results go to docs/reliability.md by hand.
 #
 # Usage: scripts/soak.sh BUILD_DIR [DURATION_S] [RATE] [extra meter-loadgen flags...]
-#   defaults: 1800 s at 70,000 events/s (about half of the ~150k/s maximum measured in
-#   docs/benchmarks.md), 8 connections x 1,000-event batches, 200 customers.
+#   defaults: 1800 s at 95,000 events/s (about half of the ~170-200k/s maximum measured in
+#   docs/benchmarks.md at 8 x 5,000), 8 connections x 5,000-event batches, 200 customers.
 # Env: SOAK_DIR (default: a new temp dir), SOAK_KEEP_DATA=1 (keep the store, which grows by
-#      gigabytes), SAMPLE_S (10), CUSTOMERS (200), CONNECTIONS (8), BATCH (1000).
+#      gigabytes), SAMPLE_S (10), CUSTOMERS (200), CONNECTIONS (8), BATCH (5000).
 # Writes SOAK_DIR/rss.csv (elapsed_s, VmRSS, RssAnon, RssFile in KiB, data.mdb bytes, and from
 # /metrics: malloc heap in use and held, cached month ledgers and lines, events accepted),
 # SOAK_DIR/report.json (loadgen's report) and prints a summary. Exits non-zero when the load
@@ -16,7 +16,7 @@
 set -euo pipefail
 build_dir=${1:?build dir with daemon/meterd and tools/loadgen/meter-loadgen}
 duration=${2:-1800}
-rate=${3:-70000}
+rate=${3:-95000}
 shift $(( $# >= 3 ? 3 : $# ))
 meterd="$build_dir/daemon/meterd"
 loadgen="$build_dir/tools/loadgen/meter-loadgen"
@@ -76,7 +76,7 @@ echo "soak: meterd pid $pid on port $port, ${duration}s at ${rate} events/s, dir
 status=0
 "$loadgen" load --url "http://127.0.0.1:$port" --token-file "$work/data/admin.token" --setup \
   --now "$now" --customers "${CUSTOMERS:-200}" --connections "${CONNECTIONS:-8}" \
-  --batch "${BATCH:-1000}" --rate "$rate" --duration "$duration" --json "$@" \
+  --batch "${BATCH:-5000}" --rate "$rate" --duration "$duration" --json "$@" \
   > "$work/report.json" || status=$?
 
 kill -TERM "$pid"
