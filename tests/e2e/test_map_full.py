@@ -39,7 +39,9 @@ def quantity_of(body):
     return sum(Decimal(json.loads(line)["quantity"]) for line in body.splitlines())
 
 
-class StorageFull(DaemonTestCase):
+class FullStoreChecks:
+    """Filling a store until it refuses usage, and checking it holds exactly what was
+    acknowledged (shared with test_reload.py). Mixed into a DaemonTestCase."""
 
     def post(self, d, body):
         return d.request("POST", "/v1/usage", body, content_type="application/x-ndjson")
@@ -80,6 +82,9 @@ class StorageFull(DaemonTestCase):
             self.assertStatus(r, 200, what)
             self.assertEqual(r.json()["duplicates"], BATCH,
                              f"{what}: an acknowledged batch is not (fully) stored")
+
+
+class StorageFull(FullStoreChecks, DaemonTestCase):
 
     def test_a_full_map_answers_503_keeps_acknowledged_data_and_a_bigger_map_recovers(self):
         # 2 MiB without growth: room for the example's reference data and a few hundred lines.

@@ -9,10 +9,9 @@ import re
 import signal
 import time
 import unittest
-from decimal import Decimal
 
 from harness import DaemonTestCase
-from test_map_full import BATCH, CUSTOMER, MONTH, batch_body, quantity_of
+from test_map_full import BATCH, FullStoreChecks, batch_body
 
 # A bounded wait for what a SIGHUP does: the daemon handles it on its main thread at once, but
 # the machine may be busy (the e2e suite runs beside builds and benchmarks).
@@ -30,7 +29,7 @@ map_growth = "1MiB"
 """
 
 
-class Reload(DaemonTestCase):
+class Reload(FullStoreChecks, DaemonTestCase):
 
     def write_config(self, text):
         # Replaced by rename, as an editor or a config manager would, so a SIGHUP racing the
@@ -69,47 +68,11 @@ class Reload(DaemonTestCase):
         """meterd_storage_map_bytes{kind=...}: the map's size, bytes used or growth ceiling."""
         return int(d.metric("meterd_storage_map_bytes", kind=kind))
 
-    def post(self, d, body):
-        return d.request("POST", "/v1/usage", body, content_type="application/x-ndjson")
-
-    def fill_until_503(self, d, tag, limit=2000):
-        """Posts fresh batches until one is refused for a full store; returns (acknowledged
-        bodies, the refused body)."""
-        acked = []
-        for b in range(limit):
-            body = batch_body(tag, b)
-            r = self.post(d, body)
-            if r.status == 200:
-                doc = r.json()
-                self.assertEqual((doc["accepted"], doc["duplicates"], doc["rejected"]),
-                                 (BATCH, 0, 0), doc)
-                acked.append(body)
-                continue
-            self.assertProblem(r, 503, "a full store")
-            return acked, body
-        self.fail(f"the store never filled after {limit} batches")
-
-    def assert_store_holds_exactly(self, d, acked, what):
-        """Every acknowledged event stored once (lines, spend, and a resend is all duplicates)
-        and nothing else."""
-        want = sum((quantity_of(b) for b in acked), Decimal(0))
-        lines = d.get_all(f"/v1/customers/{CUSTOMER}/lines?month={MONTH}", "lines", limit=1000)
-        got = sum(Decimal(x["quantity"]) for x in lines
-                  if "/resourcegroups/full/" in x["resource_uri"])
-        self.assertEqual(got, want, f"{what}: line quantities differ from the acknowledged sum")
-        spend = d.get_json(f"/v1/customers/{CUSTOMER}/spend?month={MONTH}")
-        self.assertEqual(Decimal(spend["list_usd"]), want * Decimal("0.096"), what)
-        for body in acked:
-            r = self.post(d, body)
-            self.assertStatus(r, 200, what)
-            self.assertEqual(r.json()["duplicates"], BATCH,
-                             f"{what}: an acknowledged batch is not (fully) stored")
-
     def test_raising_map_max_and_sighup_resume_ingest_on_a_full_store_without_a_restart(self):
         d = self.start_with_config(SMALL_MAP)
         pid = d.proc.pid
         d.load_reference("basic")
-        acked, refused = self.fill_until_503(d, "hup")
+        acked, refused, _ = self.fill_until_503(d, "hup")
         self.assertGreater(len(acked), 0, "the map was full before any usage")
         self.assertEqual(self.map_bytes(d, "max"), 2 * MIB)
         # A SIGHUP with the file unchanged changes nothing: still full.
