@@ -936,9 +936,14 @@ void Shard::SetBudget(const std::string& customer_id, std::optional<rating::Budg
   Status st;
   if (budget) {
     Result<std::vector<rating::Month>> months = MonthsOf(*txn, customer_id);
-    if (!months.ok()) st = months.status();  // budgets_ already moved: recover below
+    if (!months.ok()) {  // budgets_ already moved ahead of the store
+      recovering_ = true;
+      MaybeFinishRecovery();
+      done(months.status());
+      return;
+    }
     rating::Timestamp now = engine_->Now();
-    for (rating::Month m : months.ok() ? *months : std::vector<rating::Month>{}) {
+    for (rating::Month m : *months) {
       Result<LedgerEntry*> entry = GetLedger(*txn, customer_id, m);
       if (!entry.ok()) { st = entry.status(); break; }
       if (!(*entry)->touched) {

@@ -313,6 +313,44 @@ TEST_F(WriterTest, AFullQueueRefusesImmediatelyWithResourceExhausted) {
   EXPECT_FALSE(extra_done);  // a refused job is never called back
 }
 
+TEST_F(WriterTest, AReservedSlotIsNeverRefusedAndCountsAgainstTheQueue) {
+  WriterOptions o;
+  o.queue_capacity = 2;
+  Open(std::move(o));
+  WriterBlocker blocker(writer_.get());
+  auto job = [](std::atomic<int>* done) {
+    WriteJob j;
+    j.apply = [](WriteTxn&) { return Status::Ok(); };
+    j.done = [done](const CommitResult& r) {
+      if (r.status.ok()) done->fetch_add(1);
+    };
+    return j;
+  };
+  std::atomic<int> done{0};
+  ASSERT_TRUE(writer_->TryReserve());
+  ASSERT_TRUE(writer_->TryReserve());
+  EXPECT_FALSE(writer_->TryReserve());  // two slots held: the queue is full
+  // An unreserved job finds no room, although nothing is queued yet.
+  EXPECT_EQ(writer_->Submit(job(&done)).code(), StatusCode::kResourceExhausted);
+  // Held slots take their jobs.
+  EXPECT_TRUE(writer_->Submit(job(&done), /*reserved=*/true).ok());
+  EXPECT_TRUE(writer_->Submit(job(&done), /*reserved=*/true).ok());
+  EXPECT_FALSE(writer_->TryReserve());  // now two jobs queued
+  blocker.Release();
+  blocker.WaitDone();
+  while (done.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // A slot given back is free again.
+  ASSERT_TRUE(writer_->TryReserve());
+  writer_->CancelReservation();
+  ASSERT_TRUE(writer_->TryReserve());
+  ASSERT_TRUE(writer_->TryReserve());
+  writer_->CancelReservation();
+  writer_->CancelReservation();
+  EXPECT_TRUE(writer_->Submit(job(&done)).ok());
+  writer_->Stop();
+  EXPECT_EQ(done.load(), 3);
+}
+
 TEST_F(WriterTest, StopCommitsWhatIsQueuedThenRefusesNewJobs) {
   WriterBlocker blocker(writer_.get());
   constexpr int kJobs = 50;
