@@ -565,7 +565,18 @@ Status Env::OpenDatabases() {
           ", newer than this build's " + std::to_string(kSchemaVersion) +
           ": run a newer meterd or restore a backup made by this version");
     }
-    if (schema_version_ < kSchemaVersion) {
+    if (schema_version_ == 1 && !read_only) {
+      // Version 2 only added the journal database, created empty above.
+      char version[4];
+      PutU32BE(kSchemaVersion, version);
+      MDB_val vv = Val(std::string_view(version, 4));
+      if (rc = mdb_put(txn, dbi_[static_cast<int>(Db::kMeta)], &k, &vv, 0); rc != MDB_SUCCESS) {
+        finish(false);
+        return LmdbStatus(rc, "upgrade schema version");
+      }
+      schema_version_ = kSchemaVersion;
+    }
+    if (schema_version_ < kSchemaVersion && !(schema_version_ == 1 && read_only)) {
       finish(false);
       return Status::FailedPrecondition("store in " + dir_ + " has schema version " +
                                         std::to_string(schema_version_) + " and no migration to " +

@@ -28,6 +28,8 @@ std::string_view DbName(Db db) {
       return "webhooks";
     case Db::kTokens:
       return "tokens";
+    case Db::kJournal:
+      return "journal";
   }
   return "?";
 }

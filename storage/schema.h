@@ -11,7 +11,8 @@
 namespace meterd::storage {
 
 // Bump when a layout changes incompatibly; an Env refuses stores written by a newer version.
-inline constexpr uint32_t kSchemaVersion = 1;
+// 2: adds the `journal` database (storage/journal.h); a version-1 store is upgraded on open.
+inline constexpr uint32_t kSchemaVersion = 2;
 
 // One named LMDB database each (opened once when the Env opens). No MDB_DUPSORT anywhere.
 enum class Db : uint8_t {
@@ -27,14 +28,16 @@ enum class Db : uint8_t {
   kOutbox,        // 8-byte BE sequence -> webhook delivery row
   kWebhooks,      // partner_id 0x00 webhook_id -> webhook
   kTokens,        // hashed tokens
+  kJournal,       // 8-byte BE sequence -> journal record (storage/journal.h)
 };
-inline constexpr int kDbCount = 12;
+inline constexpr int kDbCount = 13;
 
 // The LMDB name of a database ("meta", "events", "lines", "unknown_lines", ...).
 std::string_view DbName(Db db);
 inline constexpr Db kAllDbs[kDbCount] = {
     Db::kMeta,    Db::kEvents, Db::kLines,  Db::kUnknownLines, Db::kTotals,   Db::kReference,
-    Db::kBudgets, Db::kFired,  Db::kAlerts, Db::kOutbox,       Db::kWebhooks, Db::kTokens};
+    Db::kBudgets, Db::kFired,  Db::kAlerts, Db::kOutbox,       Db::kWebhooks, Db::kTokens,
+    Db::kJournal};
 
 // First byte of a `reference` key.
 enum class RefType : uint8_t {

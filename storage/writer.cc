@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "common/thread_name.h"
+#include "storage/keys.h"
 #include "storage/lmdb_status.h"
 
 namespace meterd::storage {
@@ -57,6 +58,9 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
     return Status::FailedPrecondition("the writer needs a read-write store");
   }
   std::unique_ptr<Writer> writer(new Writer(env, std::move(options)));
+  // A crash leaves committed journal records behind: fold them before anything reads the store.
+  METERD_RETURN_IF_ERROR(writer->FoldEverything());
+  writer->last_plan_request_ = Clock::now();  // the first window is due one interval from now
   try {
     writer->thread_ = std::thread([w = writer.get()] {
       SetCurrentThreadName("meterd-writer");
@@ -69,6 +73,16 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
     return Status::Internal(std::string("cannot start the writer thread: ") + e.what());
   }
   writer->thread_id_ = writer->thread_.get_id();
+  try {
+    writer->planner_ = std::thread([w = writer.get()] {
+      SetCurrentThreadName("meterd-fold");
+      (void)MarkCurrentThreadBackground();
+      w->RunPlanner();
+    });
+  } catch (const std::system_error& e) {
+    writer->Stop();
+    return Status::Internal(std::string("cannot start the fold planner thread: ") + e.what());
+  }
   return writer;
 }
 
@@ -134,6 +148,196 @@ void Writer::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable() && std::this_thread::get_id() != thread_id_) thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  planner_cv_.notify_all();
+  folded_cv_.notify_all();
+  if (planner_.joinable() && std::this_thread::get_id() != thread_id_) planner_.join();
+}
+
+Status Writer::WaitFolded(std::chrono::milliseconds timeout) {
+  if (std::this_thread::get_id() == thread_id_) {
+    return Status::FailedPrecondition("WaitFolded on the writer thread would deadlock");
+  }
+  const uint64_t target = stats_.last_txn_id.load(std::memory_order_acquire);
+  if (folded_through() >= target) return Status::Ok();
+  std::unique_lock lock(mu_);
+  if (stopped_) return Status::Unavailable("writer stopped");
+  urgent_ = true;
+  cv_.notify_all();
+  const uint64_t failures = barrier_failures_;
+  const bool done = folded_cv_.wait_for(lock, timeout, [&] {
+    return folded_through() >= target || stopped_ || barrier_failures_ != failures;
+  });
+  if (folded_through() >= target) return Status::Ok();
+  if (!done) return Status::Unavailable("the journal fold did not finish in time");
+  if (barrier_failures_ != failures) {
+    return Status::Unavailable("cannot fold the journal: " + barrier_error_.message());
+  }
+  return Status::Unavailable("writer stopped");
+}
+
+// ---------------------------------------------------------------- the journal fold
+
+void Writer::SetFoldedThrough(uint64_t txn_id) {
+  if (txn_id <= folded_through_.load(std::memory_order_relaxed)) return;
+  {
+    std::lock_guard lock(mu_);
+    folded_through_.store(txn_id, std::memory_order_release);
+  }
+  folded_cv_.notify_all();
+  if (options_.on_folded) options_.on_folded(txn_id);
+}
+
+namespace {
+Result<uint64_t> JournalLastSeq(const WriteTxn& txn) {
+  std::string key;
+  Status st = txn.Last(Db::kJournal, &key, nullptr);
+  if (st.code() == StatusCode::kNotFound) return uint64_t{0};
+  if (!st.ok()) return st;
+  if (key.size() != 8) return Status::Corruption("journal key is not a sequence");
+  return GetU64BE(key.data());
+}
+}  // namespace
+
+Status Writer::FoldEverything() {
+  for (int attempt = 0;; ++attempt) {
+    Result<MDB_txn*> raw = env_->BeginRaw(0);
+    if (!raw.ok()) return raw.status();
+    WriteTxn txn(env_, *raw, /*holds_gate=*/true, /*borrowed=*/true);
+    uint64_t ops = 0;
+    Status st = FoldWholeJournal(txn, &ops);
+    const uint64_t txn_id = txn.id();
+    if (st.ok()) st = txn.CommitOwned();
+    if (!st.ok()) {
+      const int rc = txn.fatal_rc();
+      txn.End();
+      if (rc == MDB_MAP_FULL && attempt < 8 && env_->Grow().ok()) {
+        stats_.map_growths.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      return st;
+    }
+    stats_.fold_ops.fetch_add(ops, std::memory_order_relaxed);
+    // A transaction that changed nothing commits nothing: LMDB gives its id to the next one.
+    const uint64_t committed_id = ops > 0 ? txn_id : txn_id - 1;
+    if (committed_id > stats_.last_txn_id.load(std::memory_order_relaxed)) {
+      stats_.last_txn_id.store(committed_id, std::memory_order_release);
+    }
+    {
+      std::lock_guard lock(mu_);
+      ++plan_generation_;  // windows planned before this fold are void
+    }
+    plan_.reset();
+    plan_pending_ = false;
+    journal_last_seq_ = 0;  // empty now; later records get higher sequences than any planned
+    SetFoldedThrough(committed_id);
+    return Status::Ok();
+  }
+}
+
+Status Writer::ApplyFoldSlice(WriteTxn& txn, bool whole, size_t* slice_end) {
+  *slice_end = 0;
+  if (!plan_ || plan_->fully_applied()) return Status::Ok();
+  const size_t n = whole ? plan_->ops.size()
+                         : std::max(options_.fold_slice_ops, plan_->ops.size() / 8);
+  const size_t end = std::min(plan_->ops.size(), plan_->applied + n);
+  METERD_RETURN_IF_ERROR(ApplyFoldOps(txn, *plan_, plan_->applied, end));
+  if (end == plan_->ops.size()) METERD_RETURN_IF_ERROR(DeleteJournalThrough(txn, plan_->last_seq));
+  *slice_end = end;
+  return Status::Ok();
+}
+
+void Writer::AfterCommit(uint64_t txn_id, size_t slice_end, uint64_t journal_last_seq) {
+  journal_last_seq_ = journal_last_seq;
+  if (plan_ && slice_end > plan_->applied) {
+    stats_.fold_ops.fetch_add(slice_end - plan_->applied, std::memory_order_relaxed);
+    plan_->applied = slice_end;
+    if (plan_->fully_applied()) {
+      stats_.fold_windows.fetch_add(1, std::memory_order_relaxed);
+      stats_.fold_records.fetch_add(plan_->records, std::memory_order_relaxed);
+      const uint64_t snapshot = plan_->snapshot_txn;
+      plan_.reset();
+      SetFoldedThrough(snapshot);
+    }
+  }
+  // Nothing planned or unplanned is left: every commit so far, this one included, is folded.
+  if (!plan_ && !plan_pending_ && journal_last_seq_ < next_fold_seq_) SetFoldedThrough(txn_id);
+}
+
+void Writer::FoldOnly() {
+  if (!plan_) return;
+  for (int attempt = 0;; ++attempt) {
+    Result<MDB_txn*> raw = env_->BeginRaw(0);
+    if (!raw.ok()) return;  // retried after the next idle delay
+    WriteTxn txn(env_, *raw, /*holds_gate=*/true, /*borrowed=*/true);
+    size_t slice_end = 0;
+    Status st = ApplyFoldSlice(txn, /*whole=*/false, &slice_end);
+    Result<uint64_t> last = st.ok() ? JournalLastSeq(txn) : Result<uint64_t>(st);
+    const uint64_t txn_id = txn.id();
+    if (last.ok()) st = txn.CommitOwned(); else st = last.status();
+    if (!st.ok()) {
+      const int rc = txn.fatal_rc();
+      txn.End();
+      if (rc == MDB_MAP_FULL && attempt < 8 && env_->Grow().ok()) {
+        stats_.map_growths.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      stats_.batches_failed.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    stats_.commits.fetch_add(1, std::memory_order_relaxed);
+    stats_.fold_only_commits.fetch_add(1, std::memory_order_relaxed);
+    stats_.last_txn_id.store(txn_id, std::memory_order_release);
+    AfterCommit(txn_id, slice_end, *last);
+    return;
+  }
+}
+
+void Writer::MaybeRequestPlan(bool idle) {
+  if (plan_ || plan_pending_ || journal_last_seq_ < next_fold_seq_) return;
+  const Clock::time_point now = Clock::now();
+  if (!idle && now - last_plan_request_ < options_.fold_interval) return;
+  last_plan_request_ = now;
+  plan_pending_ = true;
+  {
+    std::lock_guard lock(mu_);
+    plan_wanted_ = true;
+    plan_from_ = next_fold_seq_;
+    wanted_generation_ = plan_generation_;
+  }
+  planner_cv_.notify_one();
+}
+
+void Writer::RunPlanner() {
+  for (;;) {
+    uint64_t from = 0;
+    uint64_t generation = 0;
+    {
+      std::unique_lock lock(mu_);
+      planner_cv_.wait(lock, [&] { return plan_wanted_ || stopped_; });
+      if (stopped_) return;
+      plan_wanted_ = false;
+      from = plan_from_;
+      generation = wanted_generation_;
+    }
+    auto plan = std::make_unique<FoldPlan>();
+    Status st;
+    {
+      Result<ReadTxn> txn = env_->BeginRead();
+      st = txn.ok() ? BuildFoldPlan(*txn, from, options_.fold_window_bytes, plan.get())
+                    : txn.status();
+    }
+    {
+      std::lock_guard lock(mu_);
+      ready_plan_ = st.ok() ? std::move(plan) : nullptr;
+      ready_generation_ = generation;
+      plan_answered_ = true;
+    }
+    cv_.notify_all();
+  }
 }
 
 bool Writer::Stalled(Clock::duration limit) const {
@@ -148,6 +352,12 @@ void Writer::Run() {
   MaybeGrowAhead();
   size_t n = 0;  // jobs of the batch just finished
   for (;;) {
+    bool urgent = false;
+    bool idle = false;  // no job came for fold_idle_delay while fold work was owed
+    bool answered = false;
+    std::unique_ptr<FoldPlan> answer;
+    uint64_t answer_generation = 0;
+    uint64_t generation = 0;
     {
       std::unique_lock lock(mu_);
       if (n > 0) {
@@ -156,8 +366,22 @@ void Writer::Run() {
         waiting_since_.store(count_ > 0 ? Clock::now().time_since_epoch().count() : kNothingWaiting,
                              std::memory_order_relaxed);
       }
-      cv_.wait(lock, [&] { return count_ > 0 || stopping_; });
-      if (count_ == 0) return;  // stopping and drained
+      n = 0;
+      auto ready = [&] { return count_ > 0 || stopping_ || urgent_ || plan_answered_; };
+      if (FoldOwed() || plan_pending_) {
+        idle = !cv_.wait_for(lock, options_.fold_idle_delay, ready);
+      } else {
+        cv_.wait(lock, ready);
+      }
+      if (plan_answered_) {
+        answered = true;
+        plan_answered_ = false;
+        answer = std::move(ready_plan_);
+        answer_generation = ready_generation_;
+      }
+      generation = plan_generation_;
+      urgent = std::exchange(urgent_, false);
+      if (count_ == 0 && stopping_) break;  // stopping and drained
       n = std::min(count_, batch_.size());
       for (size_t k = 0; k < n; ++k) {
         batch_[k].job = std::move(queue_[head_]);
@@ -168,10 +392,38 @@ void Writer::Run() {
       count_ -= n;
       stats_.queue_depth.store(static_cast<int64_t>(count_), std::memory_order_relaxed);
     }
-    ProcessBatch(0, n);
-    for (size_t k = 0; k < n; ++k) batch_[k].job = WriteJob{};  // drop captures promptly
-    MaybeGrowAhead();
+    if (answered && answer_generation == generation) {
+      plan_pending_ = false;
+      if (answer && answer->records > 0) {
+        next_fold_seq_ = answer->last_seq + 1;
+        plan_ = std::move(answer);
+      } else if (answer) {
+        SetFoldedThrough(answer->snapshot_txn);  // nothing was left to fold at its snapshot
+      }
+    }
+    if (urgent) {
+      stats_.fold_barriers.fetch_add(1, std::memory_order_relaxed);
+      Status folded = FoldEverything();
+      if (!folded.ok()) {  // a full map or disk: the waiters answer 503, the next one retries
+        {
+          std::lock_guard lock(mu_);
+          ++barrier_failures_;
+          barrier_error_ = folded;
+        }
+        folded_cv_.notify_all();
+      }
+    }
+    if (n > 0) {
+      ProcessBatch(0, n);
+      for (size_t k = 0; k < n; ++k) batch_[k].job = WriteJob{};  // drop captures promptly
+      MaybeGrowAhead();
+    } else if (idle) {
+      FoldOnly();
+    }
+    MaybeRequestPlan(idle);
   }
+  // A clean stop leaves no journal behind: the next start has nothing to fold.
+  (void)FoldEverything();
 }
 
 void Writer::FailAll(size_t begin, size_t end, const Status& status) {
@@ -247,6 +499,19 @@ void Writer::ProcessBatch(size_t begin, size_t end) {
         ++live;
       }
     }
+    size_t slice_end = 0;
+    uint64_t journal_last_seq = 0;
+    if (!rerun && env_rc == 0 && live > 0) {
+      // The fold rides in the batch's transaction: no commit (and no sync) of its own.
+      Status fold = ApplyFoldSlice(txn, /*whole=*/false, &slice_end);
+      Result<uint64_t> last = fold.ok() ? JournalLastSeq(txn) : Result<uint64_t>(fold);
+      if (last.ok()) {
+        journal_last_seq = *last;
+      } else {
+        env_rc = txn.fatal_rc() != 0 ? txn.fatal_rc() : MDB_PANIC;
+        env_status = last.status();
+      }
+    }
     if (rerun) {
       stats_.batch_reruns.fetch_add(1, std::memory_order_relaxed);
       continue;  // txn aborts at the end of this scope
@@ -317,7 +582,7 @@ void Writer::ProcessBatch(size_t begin, size_t end) {
     stats_.batch_jobs.Observe(live);
     stats_.commits.fetch_add(1, std::memory_order_relaxed);
     stats_.jobs_committed.fetch_add(live, std::memory_order_relaxed);
-    stats_.last_txn_id.store(txn_id, std::memory_order_relaxed);
+    stats_.last_txn_id.store(txn_id, std::memory_order_release);
     for (size_t i = begin; i < end; ++i) {
       Slot& slot = batch_[i];
       CommitResult result;
@@ -331,6 +596,7 @@ void Writer::ProcessBatch(size_t begin, size_t end) {
       if (slot.job.done) slot.job.done(result);
     }
     if (options_.on_commit) options_.on_commit(CommitInfo{txn_id, static_cast<uint32_t>(live)});
+    AfterCommit(txn_id, slice_end, journal_last_seq);
     return;
   }
 }

@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "storage/env.h"
+#include "storage/journal.h"
 
 namespace meterd::storage {
 
@@ -82,6 +83,12 @@ struct WriterStats {
   Histogram batch_micros{100,   250,   500,    1000,   2500,   5000, 10000,
                          25000, 50000, 100000, 250000, 1000000};  // first apply to commit return
   Histogram batch_jobs{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+  // The journal fold (storage/journal.h).
+  std::atomic<uint64_t> fold_windows{0};     // windows fully applied
+  std::atomic<uint64_t> fold_ops{0};         // writes applied to the B-trees by folds
+  std::atomic<uint64_t> fold_records{0};     // journal records folded and deleted
+  std::atomic<uint64_t> fold_only_commits{0};  // commits that carried no job, only a fold
+  std::atomic<uint64_t> fold_barriers{0};    // whole-journal folds for WaitFolded
 };
 
 struct CommitInfo {
@@ -97,12 +104,23 @@ struct WriterOptions {
   uint32_t grow_ahead_percent = 90;
   // Post-commit listener, on the writer thread after every job's done (e.g. wake long-pollers).
   std::function<void(const CommitInfo&)> on_commit;
+  // The journal fold (storage/journal.h). A window is planned (read and sorted off the writer
+  // thread) at most every fold_interval while jobs keep coming, after fold_idle_delay once the
+  // queue is empty; it is applied a slice per commit, riding in the batches' transactions.
+  std::chrono::milliseconds fold_interval{500};
+  std::chrono::milliseconds fold_idle_delay{10};
+  size_t fold_window_bytes = size_t{64} << 20;  // journal record bytes per window
+  size_t fold_slice_ops = 8192;  // at least this many writes per commit (more for big windows)
+  // On the writer thread whenever folded_through() advances.
+  std::function<void(uint64_t folded_through)> on_folded;
   // Test seam: called before each commit with a 1-based batch counter; a non-OK result aborts
   // that batch and fails all its jobs with it, as a failed commit would.
   std::function<Status(uint64_t batch)> fault_for_testing;
 };
 
 class Writer {
+  using Clock = std::chrono::steady_clock;
+
  public:
   // Starts the writer thread. REQUIRES: env outlives the Writer; env is read-write.
   static Result<std::unique_ptr<Writer>> Start(Env* env, WriterOptions options);
@@ -124,8 +142,17 @@ class Writer {
   // Submits apply and waits for its commit; returns its status. For setup, tools and tests;
   // FailedPrecondition when called on the writer thread.
   Status Execute(std::function<Status(WriteTxn&)> apply);
-  // Refuses new jobs, commits everything already queued, joins the thread. Idempotent.
+  // Refuses new jobs, commits everything already queued, folds the whole journal, joins the
+  // thread. Idempotent.
   void Stop();
+
+  // Every commit with an LMDB txn id up to this one has its journal folded: the journaled
+  // databases (storage/journal.h) hold its writes. Any thread.
+  uint64_t folded_through() const { return folded_through_.load(std::memory_order_acquire); }
+  // Waits until every commit that returned before the call is folded, asking the writer to fold
+  // the whole journal at once: for readers that scan the journaled databases. Unavailable
+  // after timeout or once stopped. Not on the writer thread.
+  Status WaitFolded(std::chrono::milliseconds timeout);
 
   const WriterStats& stats() const { return stats_; }
 
@@ -153,6 +180,22 @@ class Writer {
   // LMDB's own code hid that.
   bool NoSpace(int rc, Status* status) const;
 
+  // --- the journal fold (writer thread unless noted) ---
+  // Folds the whole journal in one transaction of its own (start, stop, barriers).
+  Status FoldEverything();
+  // In txn (before its commit): the next slice of the active window, and the window's records
+  // once the slice completes it. *slice_end: where the window's applied mark moves on commit.
+  Status ApplyFoldSlice(WriteTxn& txn, bool whole, size_t* slice_end);
+  // After txn committed as txn_id: moves the applied mark, finishes a completed window.
+  void AfterCommit(uint64_t txn_id, size_t slice_end, uint64_t journal_last_seq);
+  // A commit carrying no job: applies a slice of the active window.
+  void FoldOnly();
+  // Asks the planner for the next window when one is owed and due.
+  void MaybeRequestPlan(bool idle);
+  void SetFoldedThrough(uint64_t txn_id);
+  bool FoldOwed() const { return journal_last_seq_ >= next_fold_seq_ || plan_ != nullptr; }
+  void RunPlanner();
+
   Env* const env_;
   const WriterOptions options_;
   WriterStats stats_;
@@ -171,6 +214,29 @@ class Writer {
   static constexpr std::chrono::steady_clock::rep kNothingWaiting =
       std::numeric_limits<std::chrono::steady_clock::rep>::max();
   std::atomic<std::chrono::steady_clock::rep> waiting_since_{kNothingWaiting};
+
+  // The fold: the planner thread reads windows; the writer applies them.
+  std::atomic<uint64_t> folded_through_{0};
+  std::condition_variable folded_cv_;  // with mu_: folded_through_ advanced or stopped
+  bool urgent_ = false;                // under mu_: a WaitFolded is waiting
+  uint64_t barrier_failures_ = 0;      // under mu_: whole-journal folds for WaitFolded that failed
+  Status barrier_error_;               // under mu_: the last one's reason
+  bool stopped_ = false;               // under mu_: the writer thread has finished
+  std::condition_variable planner_cv_;  // with mu_
+  bool plan_wanted_ = false;           // under mu_: the planner should read from plan_from_
+  bool plan_answered_ = false;         // under mu_: the planner finished (ready_plan_ or failed)
+  uint64_t plan_from_ = 0;             // under mu_
+  uint64_t plan_generation_ = 0;       // under mu_: bumped when a whole-journal fold voids plans
+  uint64_t wanted_generation_ = 0;     // under mu_
+  std::unique_ptr<FoldPlan> ready_plan_;  // under mu_: read, not yet taken by the writer
+  uint64_t ready_generation_ = 0;      // under mu_
+  std::thread planner_;
+  // Writer thread only.
+  std::unique_ptr<FoldPlan> plan_;     // the window being applied
+  bool plan_pending_ = false;          // asked the planner, no answer yet
+  uint64_t next_fold_seq_ = 1;         // first journal sequence no window covers
+  uint64_t journal_last_seq_ = 0;      // last journal sequence committed
+  Clock::time_point last_plan_request_{};
 
   std::vector<Slot> batch_;  // writer thread only
   uint64_t batch_counter_ = 0;

@@ -57,6 +57,16 @@ void SendProblem(http::Responder& responder, int status, std::string_view detail
   responder.Send(http::MakeProblem(p));
 }
 
+bool AwaitFoldedStore(ApiContext* ctx, http::Responder& responder) {
+  if (ctx->writer == nullptr) return true;
+  // Under full ingest a whole-journal fold takes a few hundred milliseconds; this bound only
+  // catches a wedged writer.
+  Status st = ctx->writer->WaitFolded(std::chrono::seconds(10));
+  if (st.ok()) return true;
+  SendStatus(responder, Status::Unavailable(st.message()));
+  return false;
+}
+
 void SendStatus(http::Responder& responder, const Status& status) {
   switch (status.code()) {
     case StatusCode::kResourceExhausted:

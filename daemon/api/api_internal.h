@@ -33,6 +33,11 @@ void SendProblem(http::Responder& responder, int status, std::string_view detail
 // NotFound -> 404, InvalidArgument -> 422, others 500.
 void SendStatus(http::Responder& responder, const Status& status);
 
+// Before scanning the journaled databases (lines, unknown lines): waits until every commit so
+// far is folded into them (storage/journal.h), so an acknowledged event is in the answer.
+// Answers 503 and returns false when the fold does not finish in time.
+bool AwaitFoldedStore(ApiContext* ctx, http::Responder& responder);
+
 // ?month=YYYY-MM, default the month of now. Answers 400 and returns nullopt when malformed.
 std::optional<rating::Month> MonthParam(const http::Request& req, rating::Timestamp now,
                                         http::Responder& responder);

@@ -6,6 +6,7 @@
 #include "daemon/api/api_internal.h"
 #include "daemon/core/records.h"
 #include "daemon/ingest/reference_parser.h"
+#include "storage/journal.h"
 #include "storage/schema.h"
 
 namespace meterd::api::internal {
@@ -324,7 +325,7 @@ void HandleLines(ApiContext* ctx, Request& req, Responder responder) {
   std::string last_key;
   Status decode_status;
   core::StoredLine line;
-  Status st = txn->Scan(storage::Db::kLines, from, storage::ScanBound::Prefix(prefix),
+  Status st = storage::ScanWithJournal(*txn, storage::Db::kLines, from, storage::ScanBound::Prefix(prefix),
                         [&](std::string_view k, std::string_view v) {
     storage::KeyReader reader(k.substr(prefix.size()));
     std::string meter, ent, resource;
@@ -376,7 +377,7 @@ void HandleUnknownUsage(ApiContext* ctx, Request& req, Responder responder) {
   size_t n = 0;
   std::optional<std::string> next;
   std::string last_key;
-  Status st = txn->Scan(storage::Db::kUnknownLines, from, storage::ScanBound::None(),
+  Status st = storage::ScanWithJournal(*txn, storage::Db::kUnknownLines, from, storage::ScanBound::None(),
                         [&](std::string_view k, std::string_view v) {
     storage::KeyReader reader(k);
     std::string ent, meter, resource;

@@ -78,6 +78,7 @@ void StartExport(ApiContext* ctx, std::unique_ptr<exports::ExportJob> job, std::
   run->ctx = ctx;
   run->job = std::move(job);
   run->filename = std::move(filename);
+  if (!AwaitFoldedStore(ctx, responder)) return;
   // The first piece is made before anything is sent, so a store that cannot be read still gets
   // a problem+json answer.
   Result<bool> done = run->job->NextChunk(ctx->env, &run->piece);

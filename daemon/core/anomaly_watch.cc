@@ -7,6 +7,7 @@
 #include "daemon/core/records.h"
 #include "daemon/core/shard.h"
 #include "daemon/http/json_writer.h"
+#include "storage/journal.h"
 #include "storage/schema.h"
 
 namespace meterd::core {
@@ -142,7 +143,7 @@ Result<AnomalyWatch::MonthDays*> AnomalyWatch::Month(storage::ReadTxn& txn,
   StoredLine stored;
   std::string meter;
   Status decode;
-  Status st = txn.ScanPrefix(Db::kLines, prefix, [&](std::string_view k, std::string_view v) {
+  auto visit = [&](std::string_view k, std::string_view v) {
     storage::KeyReader reader(k.substr(prefix.size()));
     uint32_t date = 0;
     if (!reader.ReadString(&meter) || !reader.ReadU32(&date)) {
@@ -160,7 +161,10 @@ Result<AnomalyWatch::MonthDays*> AnomalyWatch::Month(storage::ReadTxn& txn,
     days.first_day = std::min(days.first_day, i);
     if (stored.rated.rated()) days.currency = stored.rated.currency;
     return storage::ScanStep::kContinue;
-  });
+  };
+  Status st = read_journal_ ? storage::ScanWithJournal(txn, Db::kLines, prefix,
+                                                       storage::ScanBound::Prefix(prefix), visit)
+                            : txn.ScanPrefix(Db::kLines, prefix, visit);
   if (!st.ok()) return st;
   if (!decode.ok()) return decode;
   return &c->months.emplace(month.index, std::move(days)).first->second;

@@ -55,6 +55,10 @@ class AnomalyWatch {
   // again the truth.
   void Clear();
 
+  // While set, months are read from the store as if its journal were folded (after the shard
+  // dropped its memory with commits still unfolded: storage/journal.h).
+  void set_read_journal(bool on) { read_journal_ = on; }
+
   // The shard evicted this (customer, month) ledger: a month fed from it indexes its line ids,
   // so it is forgotten too (read again from the store, or rebuilt from a reloaded ledger).
   void ForgetMonth(std::string_view customer_id, rating::Month month);
@@ -100,6 +104,7 @@ class AnomalyWatch {
   std::array<rating::Decimal, rating::kMaxAnomalyWindowDays> history_;
   storage::KeyBuilder kb_;
   std::string scratch_;
+  bool read_journal_ = false;
 };
 
 }  // namespace meterd::core

@@ -17,6 +17,8 @@ using storage::Db;
 namespace keys = storage::keys;
 
 constexpr std::string_view kRerateMarker = "rerate_pending";
+// How long a re-rating waits for the writer to fold the journal before it gives up.
+constexpr std::chrono::seconds kFoldWait{30};
 
 // Blocks until `count` shard tasks reported; keeps the first error.
 class Latch {
@@ -260,15 +262,16 @@ Status Engine::PublishReference(rating::ReferenceBuilder::Built built,
 
 Status Engine::Rerate(const rating::ReferenceChange& change, bool everything, uint64_t* rerated) {
   std::shared_ptr<const rating::ReferenceSnapshot> snap = snapshot();
-  // 1. Every shard finishes what it has in flight (so the store holds all of it) and forgets
-  //    cached unknown usage, which may now belong to a customer.
+  // 1. Every shard finishes what it has in flight and the writer folds the journal, so the
+  //    store holds all of it. Unknown usage of entitlements the new snapshot knows can no longer
+  //    grow (events resolve against the snapshot when a shard takes them), so what the scan
+  //    below finds is all of it; adopting moves it out of the shards' unknown caches.
   {
     Latch idle(shards_.size());
     for (auto& shard : shards_) {
       Shard* s = shard.get();
       s->PostControl([&idle, s] {
         s->RunWhenIdle([&idle, s] {
-          s->ClearUnknownCache();
           s->TakeFailures();
           idle.Done(Status::Ok());
         });
@@ -276,6 +279,7 @@ Status Engine::Rerate(const rating::ReferenceChange& change, bool everything, ui
     }
     METERD_RETURN_IF_ERROR(idle.Wait());
   }
+  METERD_RETURN_IF_ERROR(writer_->WaitFolded(kFoldWait));
 
   // 2. Affected customers and entitlements whose unknown usage can now be adopted.
   std::vector<std::vector<std::string>> customers(shards_.size());

@@ -83,7 +83,7 @@ Status WriteSet::Apply(storage::WriteTxn& txn) const {
       }
     }
   }
-  return Status::Ok();
+  return storage::AppendJournal(txn, journal_);
 }
 
 // ---------------------------------------------------------------- Shard lifecycle and queues
@@ -91,7 +91,11 @@ Status WriteSet::Apply(storage::WriteTxn& txn) const {
 Shard::Shard(Engine* engine, size_t index)
     : engine_(engine), index_(index), anomaly_(engine->options().anomaly) {}
 
-Shard::~Shard() { Stop(); }
+Shard::~Shard() {
+  Stop();
+  for (Job* job : unfolded_) delete job;
+  unfolded_.clear();
+}
 
 void Shard::Start() {
   thread_ = std::thread([this] {
@@ -140,9 +144,11 @@ void Shard::Run() {
   // the writer's queue is full, slices wait here, the shard queue fills and ingest answers 429.
   // The writer does not tell shards when room frees up: a blocked shard retries every 1 ms.
   constexpr auto kWriterRetry = std::chrono::milliseconds(1);
+  constexpr auto kFoldPoll = std::chrono::milliseconds(20);
   for (;;) {
     std::function<void()> control;
     std::optional<UsageItem> usage;
+    MaybeFinishRecovery();  // first releases what the writer folded since the last turn
     if (std::chrono::steady_clock::now() >= next_review) {
       ReviewForecasts();
       EvictColdState();
@@ -161,9 +167,14 @@ void Shard::Run() {
     }
     {
       std::unique_lock<std::mutex> lock(mu_);
-      const auto wake = usage_waiting && !writer_slot_
-                            ? std::min(next_review, std::chrono::steady_clock::now() + kWriterRetry)
-                            : next_review;
+      auto wake = usage_waiting && !writer_slot_
+                      ? std::min(next_review, std::chrono::steady_clock::now() + kWriterRetry)
+                      : next_review;
+      // The writer does not call back when it folds: a shard holding unfolded jobs looks again
+      // soon (an atomic load), so their memory goes and a recovery can finish.
+      if (!unfolded_.empty()) {
+        wake = std::min(wake, std::chrono::steady_clock::now() + kFoldPoll);
+      }
       bool ready = cv_.wait_until(lock, wake, [&] {
         if (!control_queue_.empty()) return true;
         // New usage wakes the loop to ask for a slot; refused, it waits for the retry timer.
@@ -235,6 +246,9 @@ bool Shard::InFlightContains(std::string_view identity, const Job* current) cons
   };
   if (current && scan(current)) return true;
   for (const Job* job : inflight_) {
+    if (scan(job)) return true;
+  }
+  for (const Job* job : unfolded_) {
     if (scan(job)) return true;
   }
   return false;
@@ -334,7 +348,8 @@ void Shard::ProcessUsage(const std::shared_ptr<UsageRequest>& request,
       auto it = unknown_.find(key);
       if (it == unknown_.end()) {
         Decimal stored_qty;
-        Status st = txn->Get(Db::kUnknownLines, key, &scratch_);
+        Status st = ReadJournal() ? storage::GetWithJournal(*txn, Db::kUnknownLines, key, &scratch_)
+                                  : txn->Get(Db::kUnknownLines, key, &scratch_);
         if (st.ok()) {
           std::string ignored_uri;
           st = DecodeUnknownLine(scratch_, &stored_qty, &ignored_uri);
@@ -394,7 +409,7 @@ Result<Shard::LedgerEntry*> Shard::GetLedger(storage::ReadTxn& txn, std::string_
   std::string prefix(kb_.view());
   Status decode_status;
   StoredLine stored;
-  Status st = txn.ScanPrefix(Db::kLines, prefix, [&](std::string_view k, std::string_view v) {
+  auto visit = [&](std::string_view k, std::string_view v) {
     storage::KeyReader reader(k.substr(prefix.size()));
     std::string meter, entitlement, resource;
     uint32_t date = 0;
@@ -411,7 +426,10 @@ Result<Shard::LedgerEntry*> Shard::GetLedger(storage::ReadTxn& txn, std::string_
         rating::LineKey{entitlement, meter, resource, rating::Date{static_cast<int32_t>(date)}},
         stored.quantity, &stored.rated);
     return storage::ScanStep::kContinue;
-  });
+  };
+  Status st = ReadJournal() ? storage::ScanWithJournal(txn, Db::kLines, prefix,
+                                                      storage::ScanBound::Prefix(prefix), visit)
+                            : txn.ScanPrefix(Db::kLines, prefix, visit);
   if (!st.ok()) return st;
   if (!decode_status.ok()) return decode_status;
   // Fired budget marks of this (customer, month).
@@ -641,7 +659,7 @@ void Shard::Submit(std::unique_ptr<Job> job) {
     if (!result.status.ok()) broken_.store(true, std::memory_order_release);
     Status status = result.status;
     if (result.status.ok() && raw->alerts > 0) engine_->NotifyCommit();
-    PostControl([this, raw, status] { OnCommitted(raw, status); });
+    PostControl([this, raw, status, txn_id = result.txn_id] { OnCommitted(raw, status, txn_id); });
   };
   // Usage jobs come with the slot Run reserved; other jobs (control work) are rare and may be
   // refused, which fails them like a failed commit.
@@ -650,17 +668,19 @@ void Shard::Submit(std::unique_ptr<Job> job) {
   if (!st.ok()) {
     // Never queued: done will not run. Memory already holds this job's effects.
     broken_.store(true, std::memory_order_release);
-    OnCommitted(raw, st.code() == StatusCode::kResourceExhausted
-                         ? Status::ResourceExhausted("storage writer queue full")
-                         : Status::Unavailable(st.message()));
+    OnCommitted(raw,
+                st.code() == StatusCode::kResourceExhausted
+                    ? Status::ResourceExhausted("storage writer queue full")
+                    : Status::Unavailable(st.message()),
+                0);
   }
 }
 
-void Shard::OnCommitted(Job* job, const Status& status) {
+void Shard::OnCommitted(Job* job, const Status& status, uint64_t txn_id) {
   std::unique_ptr<Job> owned(job);
   inflight_.erase(std::find(inflight_.begin(), inflight_.end(), job));
-  for (uint64_t h : job->identity_hashes) {
-    pending_.Decrement(h);
+  if (!status.ok()) {
+    for (uint64_t h : job->identity_hashes) pending_.Decrement(h);
   }
   if (status.ok()) {
     engine_->counters_.events_accepted.fetch_add(job->accepted, std::memory_order_relaxed);
@@ -686,6 +706,16 @@ void Shard::OnCommitted(Job* job, const Status& status) {
     FinishPart(job->request, answer, job->accepted, job->duplicates);
   }
   if (job->done) job->done(status);
+  if (status.ok()) {
+    // Its identities stay visible to dedupe, and its ledgers cached, until the journal record
+    // holding its writes is folded; the rest of it can go now.
+    job->txn_id = txn_id;
+    job->writes = WriteSet{};
+    job->request.reset();
+    job->done = nullptr;
+    unfolded_.push_back(owned.release());
+  }
+  ReleaseFolded();
   MaybeFinishRecovery();
   if (inflight_.empty()) {
     while (!idle_waiters_.empty()) {
@@ -697,8 +727,34 @@ void Shard::OnCommitted(Job* job, const Status& status) {
   }
 }
 
+void Shard::ReleaseFolded() {
+  const uint64_t folded = engine_->writer_->folded_through();
+  while (!unfolded_.empty() && unfolded_.front()->txn_id <= folded) {
+    std::unique_ptr<Job> job(unfolded_.front());
+    unfolded_.pop_front();
+    for (uint64_t h : job->identity_hashes) pending_.Decrement(h);
+  }
+  if (read_journal_through_ != 0 && OldestUnfoldedSeq() > read_journal_through_) {
+    read_journal_through_ = 0;
+    anomaly_.set_read_journal(false);
+  }
+}
+
+uint64_t Shard::OldestUnfoldedSeq() const {
+  uint64_t oldest = inflight_.empty() ? UINT64_MAX : inflight_.front()->seq;
+  if (!unfolded_.empty()) oldest = std::min(oldest, unfolded_.front()->seq);
+  return oldest;
+}
+
 void Shard::MaybeFinishRecovery() {
+  ReleaseFolded();
   if (!recovering_ || !inflight_.empty()) return;
+  // Committed jobs whose journal is not folded yet keep their identities in pending_ (they are
+  // the truth); what memory reloads meanwhile is read through the journal.
+  if (!unfolded_.empty()) {
+    read_journal_through_ = unfolded_.back()->seq;
+    anomaly_.set_read_journal(true);
+  }
   // Memory may hold effects the store lacks: forget everything and reload lazily.
   ledgers_.clear();
   lines_in_cache_ = 0;
@@ -708,7 +764,6 @@ void Shard::MaybeFinishRecovery() {
   pec_lost_fired_.clear();
   anomaly_.Clear();
   unknown_.clear();
-  pending_.Clear();
   broken_.store(false, std::memory_order_release);
   recovering_ = false;
 }
@@ -764,9 +819,9 @@ void Shard::PublishCacheSizes() {
 void Shard::EvictColdState() {
   if (recovering_) return;
   const rating::Month keep_from = rating::PreviousMonth(rating::MonthOf(rating::DateOf(engine_->Now())));
-  // A ledger whose last job is still in flight holds changes the store lacks: reloading it now
-  // would lose them.
-  const uint64_t oldest_inflight = inflight_.empty() ? UINT64_MAX : inflight_.front()->seq;
+  // A ledger whose last job is in flight, or committed but not folded from the journal, holds
+  // changes the lines database lacks: reloading it now would lose them.
+  const uint64_t oldest_inflight = OldestUnfoldedSeq();
   for (auto it = ledgers_.begin(); it != ledgers_.end();) {
     LedgerEntry& entry = *it->second;
     const rating::Month month = entry.ledger.month();

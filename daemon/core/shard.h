@@ -26,21 +26,34 @@
 #include "rating/budget.h"
 #include "rating/month_ledger.h"
 #include "storage/env.h"
+#include "storage/journal.h"
 #include "storage/keys.h"
 
 namespace meterd::core {
 
 // Writes of one shard job, packed into one arena (one allocation per job, not per event).
+// Writes to the journaled databases (identities, lines) go to the job's journal record
+// (storage/journal.h), the rest straight to their B-trees.
 class WriteSet {
  public:
   enum class Kind : uint8_t { kPut, kDelete, kAppendAlert };
   void Put(storage::Db db, std::string_view key, std::string_view value) {
-    Add(Kind::kPut, db, key, value);
+    if (storage::IsJournaled(db)) {
+      journal_.Put(db, key, value);
+    } else {
+      Add(Kind::kPut, db, key, value);
+    }
   }
-  void Delete(storage::Db db, std::string_view key) { Add(Kind::kDelete, db, key, {}); }
+  void Delete(storage::Db db, std::string_view key) {
+    if (storage::IsJournaled(db)) {
+      journal_.Delete(db, key);
+    } else {
+      Add(Kind::kDelete, db, key, {});
+    }
+  }
   void AppendAlert(std::string_view value) { Add(Kind::kAppendAlert, storage::Db::kAlerts, {}, value); }
-  bool empty() const { return ops_.empty(); }
-  size_t size() const { return ops_.size(); }
+  bool empty() const { return ops_.empty() && journal_.empty(); }
+  size_t size() const { return ops_.size() + journal_.ops(); }
   size_t alert_count() const { return alerts_; }
   Status Apply(storage::WriteTxn& txn) const;
 
@@ -54,6 +67,7 @@ class WriteSet {
   std::string arena_;
   std::vector<Op> ops_;
   size_t alerts_ = 0;
+  storage::JournalRecord journal_;
 };
 
 class Shard {
@@ -79,7 +93,6 @@ class Shard {
     failures_ = 0;
     return f;
   }
-  void ClearUnknownCache() { unknown_.clear(); }
   // Re-rates the given customers' months (all stored and cached ones) and adopts the unknown
   // usage of `adopt` entitlements (their customers are owned here), then submits one job.
   Status Rerate(const std::vector<std::string>& customers, const std::vector<std::string>& adopt,
@@ -114,6 +127,7 @@ class Shard {
     std::function<void(Status)> done;       // control jobs
     uint64_t alerts = 0;
     uint64_t seq = 0;                       // submission order within this shard
+    uint64_t txn_id = 0;                    // LMDB txn that committed it
     std::array<uint64_t, kLineStatusCount> line_writes{};  // by rating::UnratedReason
   };
 
@@ -138,7 +152,13 @@ class Shard {
                 std::string_view customer_id, std::string json_members);
   bool InFlightContains(std::string_view identity, const Job* current) const;
   void Submit(std::unique_ptr<Job> job);
-  void OnCommitted(Job* job, const Status& status);
+  void OnCommitted(Job* job, const Status& status, uint64_t txn_id);
+  // Forgets committed jobs whose journal the writer has folded: the store now answers for
+  // their identities and lines.
+  void ReleaseFolded();
+  // Seq of the oldest job whose writes the journaled databases may still lack (in flight, or
+  // committed and not folded); UINT64_MAX when none.
+  uint64_t OldestUnfoldedSeq() const;
   void MaybeFinishRecovery();
   // Forecasts fall as a month's days pass, except when a month with spend stops lying in the
   // future (§8.15: its forecast was its spend): then spend × days_in(m) may cross a forecast
@@ -178,6 +198,15 @@ class Shard {
   std::unordered_map<std::string, rating::Decimal> unknown_;  // unknown_lines key -> quantity
   HashCounts pending_;  // identity hash -> count in flight (no allocation per event)
   std::vector<Job*> inflight_;  // in submission (and hence commit) order
+  // Committed, journal not folded yet, in commit order: they keep their identities (and their
+  // ledgers' eviction guard) until Writer::folded_through passes their txn.
+  std::deque<Job*> unfolded_;
+  // After a recovery dropped memory while jobs up to this seq were unfolded, loads read the
+  // store through the journal until they are folded (0: not needed). Without a recovery a
+  // ledger or unknown line missing from memory has no unfolded writes: the eviction guard and
+  // the fold at start see to that.
+  uint64_t read_journal_through_ = 0;
+  bool ReadJournal() const { return read_journal_through_ != 0; }
   uint64_t next_job_seq_ = 1;
   bool writer_slot_ = false;  // a writer queue slot held for the next job (see Run)
   size_t lines_in_cache_ = 0;

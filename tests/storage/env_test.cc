@@ -54,7 +54,33 @@ TEST(Env, AFreshStoreGetsTheCurrentSchemaVersionAndEveryDatabase) {
   ASSERT_TRUE(txn.ok());
   std::string v;
   ASSERT_TRUE(txn->Get(Db::kMeta, "schema_version", &v).ok());
-  EXPECT_EQ(v, std::string("\0\0\0\x01", 4));
+  EXPECT_EQ(v, std::string("\0\0\0\x02", 4));
+}
+
+TEST(Env, AVersionOneStoreIsUpgradedToTheJournalSchemaOnARead_writeOpen) {
+  TempDir dir;
+  {
+    auto env = MustOpen(dir.path());
+    MustPut(*env, Db::kMeta, "schema_version", std::string_view("\0\0\0\x01", 4));
+    MustPut(*env, Db::kTotals, "c", "v");
+  }
+  {
+    EnvOptions ro = SmallOptions();
+    ro.access = Access::kReadOnly;
+    Result<std::unique_ptr<Env>> env = Env::Open(dir.path(), ro);  // read-only: left as it is
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    EXPECT_EQ((*env)->schema_version(), 1u);
+  }
+  auto env = MustOpen(dir.path());
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env->schema_version(), kSchemaVersion);
+  Result<ReadTxn> txn = env->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  std::string v;
+  ASSERT_TRUE(txn->Get(Db::kMeta, "schema_version", &v).ok());
+  EXPECT_EQ(v, std::string("\0\0\0\x02", 4));
+  ASSERT_TRUE(txn->Get(Db::kTotals, "c", &v).ok());
+  EXPECT_EQ(v, "v");
 }
 
 TEST(Env, RefusesToOpenAStoreWrittenByANewerSchemaVersion) {

@@ -1,0 +1,219 @@
+// The write journal: why a commit writes about its own bytes instead of rewriting thousands of
+// B-tree pages.
+//
+// Ingest updates dedupe identities (`events`) and daily lines (`lines`, `unknown_lines`) of
+// thousands of concurrent meter streams, which sit on thousands of different leaf pages: written
+// in place, every commit copied and synced almost all of them (docs/benchmarks.md). Instead, a
+// job appends its writes to those databases as one record of the `journal` database (8-byte BE
+// sequence key, appended at the tail: sequential pages). The writer later *folds* the journal
+// into the B-trees: it sorts a large window of records by key, keeps the last write of each key
+// and applies them in key order, a slice per commit, so each page is rewritten once per window
+// rather than once per commit. Records are deleted only after their window is fully applied.
+//
+// Readers of the journaled databases see the state as of the last finished fold
+// (Writer::folded_through): the daemon keeps what is committed but not folded in memory (shard
+// ledgers and in-flight identities) and waits for a fold before scanning the store
+// (Writer::WaitFolded). A store reopened after a crash folds everything before use
+// (Writer::Start). Folding is idempotent: replaying records in sequence order, last write wins,
+// gives the same state however much of a window was applied before a crash.
+//
+// Outside the journal, only writes that commute with it may touch these databases: retention
+// deletes expired identities (an identity is journaled only when absent from `events`, so an
+// identity deleted in place is never also pending in the journal).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/env.h"
+#include "storage/schema.h"
+
+namespace meterd::storage {
+
+// The databases written through the journal.
+inline constexpr bool IsJournaled(Db db) {
+  return db == Db::kEvents || db == Db::kLines || db == Db::kUnknownLines;
+}
+
+// One journal record under construction: puts and deletes, in order. Reuses its buffer.
+class JournalRecord {
+ public:
+  void Put(Db db, std::string_view key, std::string_view value) { Add(kPut, db, key, value); }
+  void Delete(Db db, std::string_view key) { Add(kDelete, db, key, {}); }
+  bool empty() const { return bytes_.empty(); }
+  size_t ops() const { return ops_; }
+  std::string_view bytes() const { return bytes_; }
+  void Clear() {
+    bytes_.clear();
+    ops_ = 0;
+  }
+
+  static constexpr uint8_t kPut = 0;
+  static constexpr uint8_t kDelete = 1;
+
+ private:
+  void Add(uint8_t kind, Db db, std::string_view key, std::string_view value);
+  std::string bytes_;
+  size_t ops_ = 0;
+};
+
+struct JournalOp {
+  Db db;
+  bool is_delete;
+  std::string_view key;
+  std::string_view value;
+};
+
+// Calls fn(const JournalOp&) for every op of an encoded record, in order; Corruption when the
+// bytes are not a record (fn may have seen a prefix of its ops).
+template <typename Fn>
+Status ForEachJournalOp(std::string_view record, Fn&& fn);
+
+// Appends `record` to the journal of txn under the next sequence number.
+Status AppendJournal(WriteTxn& txn, const JournalRecord& record);
+
+// A window of journal records, their ops sorted by (database, key) with only the last write of
+// each key kept, copied out of the store (a map growth may move it while the window is applied
+// over several transactions).
+struct FoldPlan {
+  uint64_t first_seq = 0;  // records [first_seq, last_seq] (none when records == 0)
+  uint64_t last_seq = 0;
+  uint64_t records = 0;
+  // LMDB id of the snapshot the plan was read from: every commit with an id up to it has its
+  // records in the window, so once the plan is applied they are all folded.
+  uint64_t snapshot_txn = 0;
+  struct Op {
+    Db db;
+    bool is_delete;
+    uint32_t key_off, key_len, val_off, val_len;
+  };
+  std::string arena;
+  std::vector<Op> ops;
+  size_t applied = 0;  // ops [0, applied) are committed into the B-trees
+
+  std::string_view key(const Op& op) const { return {arena.data() + op.key_off, op.key_len}; }
+  std::string_view value(const Op& op) const { return {arena.data() + op.val_off, op.val_len}; }
+  bool fully_applied() const { return applied == ops.size(); }
+};
+
+// Reads the records with sequence >= from_seq (stopping after the record that passes max_bytes
+// of record bytes) into *plan. Any transaction: a read snapshot off the writer thread, or the
+// writer's own transaction.
+Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, FoldPlan* plan);
+
+// Applies ops [begin, end) of plan to their databases.
+Status ApplyFoldOps(WriteTxn& txn, const FoldPlan& plan, size_t begin, size_t end);
+
+// Deletes the journal records with sequence <= last_seq.
+Status DeleteJournalThrough(WriteTxn& txn, uint64_t last_seq);
+
+// Folds the whole journal inside txn (including records txn itself appended) and empties it.
+// *ops: ops applied. For opening a store, shutting down and barriers.
+Status FoldWholeJournal(WriteTxn& txn, uint64_t* ops);
+
+// Whether the journal of txn's snapshot holds any record.
+Result<bool> JournalEmpty(const TxnBase& txn);
+
+// TxnBase::Scan of a journaled database as if its journal were folded: the records of db with
+// key >= from that bound admits, journal writes overriding and deleting B-tree records, in key
+// order. Reads every journal record of the snapshot (copying only the writes in range), so it
+// suits paged reads, not bulk exports (those wait for a fold: Writer::WaitFolded).
+// fn: ScanStep(std::string_view key, std::string_view value).
+template <typename Fn>
+Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBound bound, Fn&& fn);
+
+// ---------------------------------------------------------------- implementation
+
+namespace journal_detail {
+inline uint32_t ReadU32LE(const char* p) {
+  return static_cast<uint32_t>(static_cast<unsigned char>(p[0])) |
+         static_cast<uint32_t>(static_cast<unsigned char>(p[1])) << 8 |
+         static_cast<uint32_t>(static_cast<unsigned char>(p[2])) << 16 |
+         static_cast<uint32_t>(static_cast<unsigned char>(p[3])) << 24;
+}
+}  // namespace journal_detail
+
+// Record layout, per op: db (1) kind (1) key length (4, LE) value length (4, LE) key value.
+template <typename Fn>
+Status ForEachJournalOp(std::string_view record, Fn&& fn) {
+  size_t pos = 0;
+  while (pos < record.size()) {
+    if (record.size() - pos < 10) return Status::Corruption("journal record truncated");
+    const char* p = record.data() + pos;
+    const uint8_t db = static_cast<uint8_t>(p[0]);
+    const uint8_t kind = static_cast<uint8_t>(p[1]);
+    const uint32_t key_len = journal_detail::ReadU32LE(p + 2);
+    const uint32_t val_len = journal_detail::ReadU32LE(p + 6);
+    pos += 10;
+    if (db >= kDbCount || !IsJournaled(static_cast<Db>(db)) || kind > JournalRecord::kDelete ||
+        record.size() - pos < static_cast<size_t>(key_len) + val_len) {
+      return Status::Corruption("journal record holds a bad op");
+    }
+    JournalOp op{static_cast<Db>(db), kind == JournalRecord::kDelete,
+                 record.substr(pos, key_len), record.substr(pos + key_len, val_len)};
+    pos += static_cast<size_t>(key_len) + val_len;
+    fn(op);
+  }
+  return Status::Ok();
+}
+
+// TxnBase::Get as if the journal were folded (reads every journal record of the snapshot).
+Status GetWithJournal(const TxnBase& txn, Db db, std::string_view key, std::string* value);
+
+// Writes of db in [from, bound) from the journal of txn's snapshot, last write per key
+// (nullopt: deleted).
+Status JournalOverlay(const TxnBase& txn, Db db, std::string_view from, const ScanBound& bound,
+                      std::map<std::string, std::optional<std::string>, std::less<>>* overlay);
+
+template <typename Fn>
+Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBound bound,
+                       Fn&& fn) {
+  std::map<std::string, std::optional<std::string>, std::less<>> overlay;
+  METERD_RETURN_IF_ERROR(JournalOverlay(txn, db, from, bound, &overlay));
+  auto next = overlay.begin();
+  bool stopped = false;
+  // Emits overlay writes with keys below `limit` (all when null); false once fn stops.
+  auto emit_below = [&](const std::string_view* limit) {
+    for (; next != overlay.end() && (limit == nullptr || next->first < *limit); ++next) {
+      if (next->second && fn(std::string_view(next->first), std::string_view(*next->second)) ==
+                              ScanStep::kStop) {
+        ++next;
+        return false;
+      }
+    }
+    return true;
+  };
+  Status st = txn.Scan(db, from, bound, [&](std::string_view k, std::string_view v) {
+    if (!emit_below(&k)) {
+      stopped = true;
+      return ScanStep::kStop;
+    }
+    if (next != overlay.end() && next->first == k) {  // the journal's write wins
+      const auto& written = next->second;
+      ++next;
+      if (!written) return ScanStep::kContinue;
+      if (fn(k, std::string_view(*written)) == ScanStep::kStop) {
+        stopped = true;
+        return ScanStep::kStop;
+      }
+      return ScanStep::kContinue;
+    }
+    if (fn(k, v) == ScanStep::kStop) {
+      stopped = true;
+      return ScanStep::kStop;
+    }
+    return ScanStep::kContinue;
+  });
+  if (!st.ok() || stopped) return st;
+  emit_below(nullptr);
+  return Status::Ok();
+}
+
+}  // namespace meterd::storage

@@ -1,0 +1,294 @@
+#include "storage/journal.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <thread>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "storage/writer.h"
+#include "test_util.h"
+
+namespace meterd::storage {
+namespace {
+
+using testing::Cat;
+using testing::TempDir;
+
+EnvOptions Options() {
+  EnvOptions o;
+  o.map_size = uint64_t{64} << 20;
+  o.max_map_size = uint64_t{512} << 20;
+  o.map_growth_step = uint64_t{64} << 20;
+  return o;
+}
+
+std::unique_ptr<Env> MustOpen(const std::string& dir) {
+  Result<std::unique_ptr<Env>> env = Env::Open(dir, Options());
+  EXPECT_TRUE(env.ok()) << env.status().ToString();
+  return env.ok() ? std::move(*env) : nullptr;
+}
+
+// Appends one journal record in a transaction of its own (what a crash leaves behind).
+void AppendRecord(Env& env, const JournalRecord& record) {
+  Result<WriteTxn> txn = env.BeginWrite();
+  ASSERT_TRUE(txn.ok()) << txn.status().ToString();
+  ASSERT_TRUE(AppendJournal(*txn, record).ok());
+  ASSERT_TRUE(std::move(*txn).Commit().ok());
+}
+
+std::optional<std::string> Read(Env& env, Db db, std::string_view key) {
+  Result<ReadTxn> txn = env.BeginRead();
+  EXPECT_TRUE(txn.ok());
+  std::string v;
+  Status st = txn->Get(db, key, &v);
+  if (st.code() == StatusCode::kNotFound) return std::nullopt;
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return v;
+}
+
+uint64_t JournalRecords(Env& env) {
+  Result<ReadTxn> txn = env.BeginRead();
+  EXPECT_TRUE(txn.ok());
+  return *txn->Count(Db::kJournal);
+}
+
+TEST(Journal, ARecordDecodesToItsOpsInOrder) {
+  JournalRecord r;
+  r.Put(Db::kEvents, "e1", "x");
+  r.Delete(Db::kUnknownLines, "u");
+  r.Put(Db::kLines, std::string("k\0y", 3), "");
+  EXPECT_EQ(r.ops(), 3u);
+  std::vector<std::string> seen;
+  Status st = ForEachJournalOp(r.bytes(), [&](const JournalOp& op) {
+    seen.push_back(Cat(static_cast<int>(op.db), op.is_delete ? "-" : "+", op.key, "=", op.value));
+  });
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"1+e1=x", "3-u=", Cat("2+", std::string("k\0y", 3), "=")}));
+}
+
+TEST(Journal, ATruncatedOrForeignRecordIsCorruption) {
+  JournalRecord r;
+  r.Put(Db::kEvents, "e1", "x");
+  std::string bytes(r.bytes());
+  auto count = [](std::string_view b) {
+    int n = 0;
+    Status st = ForEachJournalOp(b, [&](const JournalOp&) { ++n; });
+    return st.code();
+  };
+  EXPECT_EQ(count(bytes.substr(0, bytes.size() - 1)), StatusCode::kCorruption);
+  EXPECT_EQ(count(bytes.substr(0, 5)), StatusCode::kCorruption);
+  std::string foreign = bytes;
+  foreign[0] = static_cast<char>(Db::kTotals);  // not a journaled database
+  EXPECT_EQ(count(foreign), StatusCode::kCorruption);
+}
+
+TEST(Journal, APlanKeepsTheLastWriteOfEachKeyInKeyOrder) {
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  JournalRecord a;
+  a.Put(Db::kLines, "b", "1");
+  a.Put(Db::kEvents, "z", "e");
+  a.Put(Db::kLines, "a", "1");
+  AppendRecord(*env, a);
+  JournalRecord b;
+  b.Put(Db::kLines, "b", "2");
+  b.Delete(Db::kLines, "a");
+  AppendRecord(*env, b);
+  Result<ReadTxn> txn = env->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  FoldPlan plan;
+  ASSERT_TRUE(BuildFoldPlan(*txn, 0, SIZE_MAX, &plan).ok());
+  EXPECT_EQ(plan.records, 2u);
+  EXPECT_EQ(plan.last_seq, plan.first_seq + 1);
+  EXPECT_EQ(plan.snapshot_txn, txn->id());
+  std::vector<std::string> ops;
+  for (const FoldPlan::Op& op : plan.ops) {
+    ops.push_back(Cat(std::string(DbName(op.db)), ":", plan.key(op), op.is_delete ? "-" : "=",
+                      plan.value(op)));
+  }
+  EXPECT_EQ(ops, (std::vector<std::string>{"events:z=e", "lines:a-", "lines:b=2"}));
+
+  FoldPlan from_second;
+  ASSERT_TRUE(BuildFoldPlan(*txn, plan.last_seq, SIZE_MAX, &from_second).ok());
+  EXPECT_EQ(from_second.records, 1u);
+  FoldPlan first_only;
+  ASSERT_TRUE(BuildFoldPlan(*txn, 0, 1, &first_only).ok());  // stops after the first record
+  EXPECT_EQ(first_only.records, 1u);
+  EXPECT_EQ(first_only.ops.size(), 3u);
+}
+
+TEST(Journal, FoldingTheWholeJournalAppliesItAndEmptiesIt) {
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  {
+    Result<WriteTxn> txn = env->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->Put(Db::kLines, "gone", "old").ok());
+    ASSERT_TRUE(std::move(*txn).Commit().ok());
+  }
+  JournalRecord r;
+  r.Put(Db::kLines, "k", "1");
+  r.Put(Db::kLines, "k", "2");
+  r.Delete(Db::kLines, "gone");
+  r.Delete(Db::kLines, "never-there");  // a delete of an absent key is no error
+  AppendRecord(*env, r);
+  EXPECT_EQ(Read(*env, Db::kLines, "k"), std::nullopt);  // not folded yet
+  Result<WriteTxn> txn = env->BeginWrite();
+  ASSERT_TRUE(txn.ok());
+  uint64_t ops = 0;
+  ASSERT_TRUE(FoldWholeJournal(*txn, &ops).ok());
+  ASSERT_TRUE(std::move(*txn).Commit().ok());
+  EXPECT_EQ(ops, 3u);
+  EXPECT_EQ(Read(*env, Db::kLines, "k"), "2");
+  EXPECT_EQ(Read(*env, Db::kLines, "gone"), std::nullopt);
+  EXPECT_EQ(JournalRecords(*env), 0u);
+}
+
+TEST(Journal, ReplayingAPartlyAppliedWindowGivesTheSameState) {
+  // A crash between two slices of a window leaves some keys applied and every record in place;
+  // the next start folds the whole journal again, in sequence order.
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  for (int round = 0; round < 3; ++round) {
+    JournalRecord r;
+    for (int k = 0; k < 10; ++k) r.Put(Db::kLines, Cat("key", k), Cat("r", round));
+    AppendRecord(*env, r);
+  }
+  FoldPlan plan;
+  {
+    Result<ReadTxn> txn = env->BeginRead();
+    ASSERT_TRUE(BuildFoldPlan(*txn, 0, SIZE_MAX, &plan).ok());
+  }
+  JournalRecord later;  // committed after the window was read
+  later.Put(Db::kLines, "key3", "later");
+  AppendRecord(*env, later);
+  {
+    Result<WriteTxn> txn = env->BeginWrite();
+    ASSERT_TRUE(ApplyFoldOps(*txn, plan, 0, 4).ok());  // one slice, then the "crash"
+    ASSERT_TRUE(std::move(*txn).Commit().ok());
+  }
+  EXPECT_EQ(Read(*env, Db::kLines, "key3"), "r2");
+  EXPECT_EQ(Read(*env, Db::kLines, "key7"), std::nullopt);
+  Result<WriteTxn> txn = env->BeginWrite();
+  uint64_t ops = 0;
+  ASSERT_TRUE(FoldWholeJournal(*txn, &ops).ok());
+  ASSERT_TRUE(std::move(*txn).Commit().ok());
+  for (int k = 0; k < 10; ++k) {
+    EXPECT_EQ(Read(*env, Db::kLines, Cat("key", k)), k == 3 ? "later" : "r2") << k;
+  }
+  EXPECT_EQ(JournalRecords(*env), 0u);
+}
+
+TEST(Journal, WriterStartFoldsWhatACrashLeftAndStopLeavesNoJournal) {
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  JournalRecord r;
+  r.Put(Db::kEvents, "ent\0id", "day1");
+  AppendRecord(*env, r);
+  Result<std::unique_ptr<Writer>> writer = Writer::Start(env.get(), WriterOptions{});
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  EXPECT_EQ(Read(*env, Db::kEvents, "ent\0id"), "day1");
+  EXPECT_EQ(JournalRecords(*env), 0u);
+  EXPECT_GT((*writer)->folded_through(), 0u);
+
+  ASSERT_TRUE((*writer)
+                  ->Execute([](WriteTxn& txn) {
+                    JournalRecord rec;
+                    rec.Put(Db::kLines, "line", "v");
+                    return AppendJournal(txn, rec);
+                  })
+                  .ok());
+  (*writer)->Stop();
+  EXPECT_EQ(Read(*env, Db::kLines, "line"), "v");
+  EXPECT_EQ(JournalRecords(*env), 0u);
+}
+
+TEST(Journal, WaitFoldedMakesEveryAcknowledgedWriteReadable) {
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  WriterOptions options;
+  options.fold_interval = std::chrono::hours(1);  // only the barrier folds while jobs keep coming
+  options.fold_idle_delay = std::chrono::hours(1);
+  Result<std::unique_ptr<Writer>> writer = Writer::Start(env.get(), options);
+  ASSERT_TRUE(writer.ok());
+  uint64_t txn_id = 0;
+  std::promise<void> committed;
+  WriteJob job;
+  job.apply = [](WriteTxn& txn) {
+    JournalRecord rec;
+    rec.Put(Db::kLines, "k", "acked");
+    return AppendJournal(txn, rec);
+  };
+  job.done = [&](const CommitResult& r) {
+    txn_id = r.txn_id;
+    committed.set_value();
+  };
+  ASSERT_TRUE((*writer)->Submit(std::move(job)).ok());
+  committed.get_future().wait();
+  EXPECT_LT((*writer)->folded_through(), txn_id);
+  EXPECT_EQ(Read(*env, Db::kLines, "k"), std::nullopt);  // committed, in the journal only
+  ASSERT_TRUE((*writer)->WaitFolded(std::chrono::seconds(10)).ok());
+  EXPECT_GE((*writer)->folded_through(), txn_id);
+  EXPECT_EQ(Read(*env, Db::kLines, "k"), "acked");
+  EXPECT_EQ((*writer)->stats().fold_barriers.load(), 1u);
+}
+
+TEST(Journal, TheWriterFoldsWindowsInSlicesWhileJobsKeepComingAndLastWriteWins) {
+  // Many small jobs over a few keys, windows planned every few milliseconds and applied a few
+  // writes per commit: whatever interleaving results, the B-trees end with each key's last
+  // write, and an idle writer folds without being asked.
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  WriterOptions options;
+  options.fold_interval = std::chrono::milliseconds(2);
+  options.fold_idle_delay = std::chrono::milliseconds(1);
+  options.fold_slice_ops = 3;
+  Result<std::unique_ptr<Writer>> writer = Writer::Start(env.get(), options);
+  ASSERT_TRUE(writer.ok());
+  std::map<std::string, std::string> want;
+  std::mt19937 rng(7);
+  std::vector<std::future<Status>> pending;
+  for (int i = 0; i < 600; ++i) {
+    const std::string key = Cat("k", static_cast<int>(rng() % 40));
+    const std::string value = Cat("v", i);
+    want[key] = value;
+    auto promise = std::make_shared<std::promise<Status>>();
+    pending.push_back(promise->get_future());
+    WriteJob job;
+    job.apply = [key, value](WriteTxn& txn) {
+      JournalRecord rec;
+      rec.Put(Db::kLines, key, value);
+      return AppendJournal(txn, rec);
+    };
+    job.done = [promise](const CommitResult& r) { promise->set_value(r.status); };
+    Status st;
+    while ((st = (*writer)->Submit(std::move(job))).code() == StatusCode::kResourceExhausted) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_TRUE(st.ok());
+    if (i % 50 == 0) {
+      for (auto& f : pending) ASSERT_TRUE(f.get().ok());
+      pending.clear();
+    }
+  }
+  for (auto& f : pending) ASSERT_TRUE(f.get().ok());
+  // Idle now: the writer folds the rest by itself.
+  const uint64_t last = (*writer)->stats().last_txn_id.load();
+  for (int i = 0; i < 2000 && (*writer)->folded_through() < last; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE((*writer)->folded_through(), last);
+  EXPECT_GT((*writer)->stats().fold_windows.load(), 1u);
+  for (const auto& [key, value] : want) EXPECT_EQ(Read(*env, Db::kLines, key), value) << key;
+  EXPECT_EQ(JournalRecords(*env), 0u);
+}
+
+}  // namespace
+}  // namespace meterd::storage
