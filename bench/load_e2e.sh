@@ -64,6 +64,7 @@ if [ -n "$wrk_pid" ]; then
 fi
 # What the writer did: commits, their mean latency, events per commit.
 curl -s "$url/metrics" > "$work/metrics.txt" || true
+cp "$work/metrics.txt" "${METRICS_OUT:-/dev/null}" 2>/dev/null || true
 # Server-side latency of the spend reads (request read to answer written), per bucket.
 grep -E '^meterd_http_request_duration_seconds_bucket\{.*spend' "$work/metrics.txt" | grep -v overview || true
 grep -E '^meterd_(storage_commits_total|storage_commit_seconds_(sum|count)|storage_batch_jobs_(sum|count)|storage_batch_seconds_(sum|count)|events_total|storage_queue[a-z_]*|storage_map[a-z_]*)' "$work/metrics.txt" || true

@@ -242,7 +242,9 @@ Status Writer::ApplyFoldSlice(WriteTxn& txn, bool whole, size_t* slice_end) {
   *slice_end = 0;
   if (!plan_ || plan_->fully_applied()) return Status::Ok();
   const size_t n = whole ? plan_->ops.size()
-                         : std::max(options_.fold_slice_ops, plan_->ops.size() / 8);
+                         : std::max(options_.fold_slice_ops,
+                                    plan_->ops.size() /
+                                        std::max<size_t>(options_.fold_slices_per_window, 1));
   const size_t end = std::min(plan_->ops.size(), plan_->applied + n);
   METERD_RETURN_IF_ERROR(ApplyFoldOps(txn, *plan_, plan_->applied, end));
   if (end == plan_->ops.size()) METERD_RETURN_IF_ERROR(DeleteJournalThrough(txn, plan_->last_seq));

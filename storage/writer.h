@@ -110,7 +110,11 @@ struct WriterOptions {
   std::chrono::milliseconds fold_interval{500};
   std::chrono::milliseconds fold_idle_delay{10};
   size_t fold_window_bytes = size_t{64} << 20;  // journal record bytes per window
-  size_t fold_slice_ops = 8192;  // at least this many writes per commit (more for big windows)
+  // Writes applied per commit: a window's writes over this many commits, at least
+  // fold_slice_ops each. Small slices keep each commit short; a window not finished when the
+  // next is due delays it, so under heavier load windows grow and slices with them.
+  size_t fold_slices_per_window = 32;
+  size_t fold_slice_ops = 2048;
   // On the writer thread whenever folded_through() advances.
   std::function<void(uint64_t folded_through)> on_folded;
   // Test seam: called before each commit with a 1-based batch counter; a non-OK result aborts

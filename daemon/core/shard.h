@@ -118,12 +118,20 @@ class Shard {
     uint64_t last_job = 0;          // seq of the last job that may carry its changes
     size_t counted_lines = 0;       // its lines as counted in cached_lines_
   };
+  struct UsagePart {
+    std::shared_ptr<UsageRequest> request;
+    uint64_t accepted = 0, duplicates = 0;
+  };
+  struct UsageItem {
+    std::shared_ptr<UsageRequest> request;
+    std::vector<uint32_t> events;
+  };
   struct Job {
     WriteSet writes;
     std::string identities;                 // dedupe keys of this job, each length-prefixed
     std::vector<uint64_t> identity_hashes;  // removed from pending_ on completion
-    std::shared_ptr<UsageRequest> request;  // the usage slice answered by this job, if any
-    uint64_t accepted = 0, duplicates = 0;
+    std::vector<UsagePart> parts;           // the usage slices answered by this job, if any
+    uint64_t accepted = 0, duplicates = 0;  // over all parts
     std::function<void(Status)> done;       // control jobs
     uint64_t alerts = 0;
     uint64_t seq = 0;                       // submission order within this shard
@@ -132,8 +140,9 @@ class Shard {
   };
 
   void Run();
-  void ProcessUsage(const std::shared_ptr<UsageRequest>& request,
-                    const std::vector<uint32_t>& events);
+  // Rates the slices (taken from the queue together: one settle, one write job for all) and
+  // submits their job; answers each slice once.
+  void ProcessUsage(std::vector<UsageItem>& items);
   void FinishPart(const std::shared_ptr<UsageRequest>& request, const Status& status,
                   uint64_t accepted, uint64_t duplicates);
   // Settles touched ledgers into `job`: changed lines, totals, budget and pec_lost alerts.
@@ -178,10 +187,6 @@ class Shard {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  struct UsageItem {
-    std::shared_ptr<UsageRequest> request;
-    std::vector<uint32_t> events;
-  };
   std::deque<UsageItem> usage_queue_;
   std::deque<std::function<void()>> control_queue_;
   bool stopping_ = false;
