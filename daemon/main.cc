@@ -138,6 +138,8 @@ int Run(const config::Config& cfg, const std::function<Result<config::Config>()>
   if (!env.ok()) return Fail("cannot open the store in " + cfg.storage.data_dir, env.status());
   storage::WriterOptions writer_options;
   writer_options.queue_capacity = static_cast<size_t>(cfg.ingest.writer_queue_capacity);
+  writer_options.fold_interval = cfg.storage.fold_interval;
+  writer_options.fold_idle_delay = cfg.storage.fold_idle_delay;
   Result<std::unique_ptr<storage::Writer>> writer = storage::Writer::Start(env->get(), writer_options);
   if (!writer.ok()) return Fail("cannot start the storage writer", writer.status());
 

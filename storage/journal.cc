@@ -55,9 +55,16 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
     plan->last_seq = seq;
     ++plan->records;
     decode = ForEachJournalOp(v, [&](const JournalOp& op) {
-      FoldPlan::Op o{op.db, op.is_delete, static_cast<uint32_t>(plan->arena.size()),
-                     static_cast<uint32_t>(op.key.size()), 0,
-                     static_cast<uint32_t>(op.value.size())};
+      char head[8] = {};
+      std::memcpy(head, op.key.data(), std::min<size_t>(op.key.size(), 8));
+      FoldPlan::Op o{op.db,
+                     op.is_delete,
+                     static_cast<uint32_t>(plan->arena.size()),
+                     static_cast<uint32_t>(op.key.size()),
+                     0,
+                     static_cast<uint32_t>(op.value.size()),
+                     static_cast<uint32_t>(plan->ops.size()),
+                     GetU64BE(head)};
       plan->arena.append(op.key);
       o.val_off = static_cast<uint32_t>(plan->arena.size());
       plan->arena.append(op.value);
@@ -71,16 +78,19 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
   if (!decode.ok()) return decode;
   if (plan->arena.size() > UINT32_MAX) return Status::ResourceExhausted("fold window too large");
   // Key order (LMDB's default order: bytes, then length) makes each applied slice a contiguous
-  // run of pages; the stable sort keeps the journal order among writes of one key, of which
-  // only the last counts.
+  // run of pages; journal order breaks ties, since of the writes to one key only the last
+  // counts. The 8-byte prefix settles most comparisons without touching the arena.
   std::vector<FoldPlan::Op>& ops = plan->ops;
   const std::string& arena = plan->arena;
   auto key_of = [&arena](const FoldPlan::Op& o) {
     return std::string_view(arena.data() + o.key_off, o.key_len);
   };
-  std::stable_sort(ops.begin(), ops.end(), [&](const FoldPlan::Op& a, const FoldPlan::Op& b) {
+  std::sort(ops.begin(), ops.end(), [&](const FoldPlan::Op& a, const FoldPlan::Op& b) {
     if (a.db != b.db) return a.db < b.db;
-    return key_of(a) < key_of(b);
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    const int c = key_of(a).compare(key_of(b));
+    if (c != 0) return c < 0;
+    return a.order < b.order;
   });
   size_t out = 0;
   for (size_t i = 0; i < ops.size(); ++i) {

@@ -93,6 +93,8 @@ struct FoldPlan {
     Db db;
     bool is_delete;
     uint32_t key_off, key_len, val_off, val_len;
+    uint32_t order;   // position in the journal: among writes of one key, the last counts
+    uint64_t prefix;  // the key's first 8 bytes, big-endian, zero-padded: most comparisons
   };
   std::string arena;
   std::vector<Op> ops;

@@ -543,6 +543,16 @@ const std::vector<Option>& Options() {
         "How much the map grows each time it fills.",
         [](Config& c) -> uint64_t& { return c.storage.map_growth_bytes; }, uint64_t{1} << 20,
         uint64_t{1} << 44));
+    v.push_back(DurationOption(
+        "storage.fold_interval", "fold-interval", "METERD_FOLD_INTERVAL",
+        "Under load, how often the writer starts folding a window of the write journal into "
+        "the identity and line B-trees. Longer windows rewrite fewer pages per event and hold "
+        "more unfolded identities in memory.",
+        [](Config& c) -> ms& { return c.storage.fold_interval; }, ms(1), ms(60'000)));
+    v.push_back(DurationOption(
+        "storage.fold_idle_delay", "fold-idle-delay", "METERD_FOLD_IDLE_DELAY",
+        "How long the writer waits without a write job before it folds the journal anyway.",
+        [](Config& c) -> ms& { return c.storage.fold_idle_delay; }, ms(1), ms(60'000)));
     // [ingest]
     v.push_back(IntOption<int>(
         "ingest.workers", "workers", "METERD_WORKERS",

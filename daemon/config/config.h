@@ -50,6 +50,10 @@ struct StorageConfig {
   uint64_t map_size_bytes = uint64_t{1} << 30;    // initial LMDB map size
   uint64_t map_max_bytes = uint64_t{64} << 30;    // growth stops here: 503 storage full
   uint64_t map_growth_bytes = uint64_t{1} << 30;  // step when the map fills
+  // The write journal's fold (storage/journal.h): a window at most this often under load, and
+  // after this long without a write job when idle.
+  std::chrono::milliseconds fold_interval{500};
+  std::chrono::milliseconds fold_idle_delay{10};
 };
 
 struct IngestConfig {

@@ -123,6 +123,28 @@ class EngineCollectable : public prometheus::Collectable {
                                   w.batch_micros, 1e-6));
     out.push_back(HistogramFamily("meterd_storage_batch_jobs", "Jobs per group commit.",
                                   w.batch_jobs, 1.0));
+    // The journal fold (storage/journal.h).
+    out.push_back(Family("meterd_storage_fold_writes_total",
+                         "Identity and line writes the journal fold applied to their B-trees "
+                         "(the last of each key per window).",
+                         MetricType::Counter, {Value(d(w.fold_ops))}));
+    out.push_back(Family("meterd_storage_fold_records_total",
+                         "Journal records (one per write job) folded and deleted by windows.",
+                         MetricType::Counter, {Value(d(w.fold_records))}));
+    out.push_back(Family("meterd_storage_fold_windows_total", "Fold windows fully applied.",
+                         MetricType::Counter, {Value(d(w.fold_windows))}));
+    out.push_back(Family("meterd_storage_fold_barriers_total",
+                         "Whole-journal folds for readers that scan lines in bulk (exports, "
+                         "re-rating).",
+                         MetricType::Counter, {Value(d(w.fold_barriers))}));
+    {
+      const uint64_t last = w.last_txn_id.load(std::memory_order_relaxed);
+      const uint64_t folded = writer_.folded_through();
+      out.push_back(Family("meterd_storage_fold_lag_transactions",
+                           "Commits whose journal is not folded into the B-trees yet.",
+                           MetricType::Gauge,
+                           {Value(static_cast<double>(last > folded ? last - folded : 0))}));
+    }
     out.push_back(Family("meterd_storage_map_bytes", "LMDB map size and bytes in use.",
                          MetricType::Gauge,
                          {Value(static_cast<double>(env_.map_size()), {{"kind", "size"}}),

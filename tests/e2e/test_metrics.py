@@ -3,6 +3,7 @@ status and unrated reason, the shards' cached ledgers and lines, the memory spli
 
 import json
 import re
+import time
 import unittest
 
 from harness import DaemonTestCase, metric_value
@@ -87,6 +88,20 @@ class OperatorMetrics(DaemonTestCase):
         self.assertEqual(self.value(after, "meterd_storage_queue_depth"), 0)
         self.assertEqual(self.value(after, "meterd_storage_map_full_total"), 0)
         self.assertGreater(self.value(after, "meterd_storage_map_bytes", kind="used"), 0)
+        # The idle writer folds the journal by itself within milliseconds.
+        deadline = time.monotonic() + 10
+        while True:
+            folded = self.metrics()
+            if self.value(folded, "meterd_storage_fold_lag_transactions") == 0:
+                break
+            self.assertLess(time.monotonic(), deadline, "the idle daemon never folded its journal")
+            time.sleep(0.02)
+        self.assertGreaterEqual(self.value(folded, "meterd_storage_fold_windows_total")
+                                - self.value(before, "meterd_storage_fold_windows_total"), 1)
+        self.assertGreaterEqual(self.value(folded, "meterd_storage_fold_writes_total")
+                                - self.value(before, "meterd_storage_fold_writes_total"), 2)
+        self.assertGreaterEqual(self.value(folded, "meterd_storage_fold_records_total")
+                                - self.value(before, "meterd_storage_fold_records_total"), 1)
         m = re.search(r'^meterd_build_info\{version="([^"]+)"\} 1$', after, re.MULTILINE)
         self.assertIsNotNone(m, "meterd_build_info{version} 1 missing")
 
