@@ -1,12 +1,14 @@
 #include "common/thread_name.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -33,6 +35,37 @@ Status MarkCurrentThreadBackground() {
   if (current >= kBackgroundNice) return Status::Ok();
   if (setpriority(PRIO_PROCESS, tid, kBackgroundNice) != 0) {
     return Status::FailedPrecondition(std::string("setpriority(nice +5): ") + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Status MarkCurrentThreadLatencySensitive() {
+  // struct sched_attr as the kernel defines it (glibc 2.36 has no wrapper or header for it).
+  struct SchedAttr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+  };
+  constexpr uint64_t kSliceNanos = 100'000;  // the kernel's floor for a custom slice
+  const auto tid = static_cast<pid_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int nice_now = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  if (nice_now == -1 && errno != 0) {
+    return Status::FailedPrecondition(std::string("getpriority: ") + std::strerror(errno));
+  }
+  SchedAttr attr{};
+  attr.size = sizeof attr;
+  attr.sched_policy = SCHED_OTHER;
+  attr.sched_nice = nice_now;
+  attr.sched_runtime = kSliceNanos;
+  if (syscall(SYS_sched_setattr, tid, &attr, 0u) != 0) {
+    return Status::FailedPrecondition(std::string("sched_setattr(slice 100us): ") +
+                                      std::strerror(errno));
   }
   return Status::Ok();
 }

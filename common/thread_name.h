@@ -18,4 +18,11 @@ void SetCurrentThreadName(std::string_view name);
 // says why; callers on thread start-up report it, never a hot path.
 Status MarkCurrentThreadBackground();
 
+// Asks the scheduler for a short time slice (EEVDF's per-task slice, Linux 6.12+: sched_setattr
+// with sched_runtime on SCHED_OTHER) for a thread that does little per wake-up and must run
+// soon after it (the I/O threads answering reads): a shorter slice gives it an earlier virtual
+// deadline, so on a busy machine it preempts the batch work instead of waiting out a slice.
+// Older kernels accept the call and ignore the slice. Errors as MarkCurrentThreadBackground.
+Status MarkCurrentThreadLatencySensitive();
+
 }  // namespace meterd

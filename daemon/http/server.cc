@@ -266,6 +266,9 @@ Status Server::Start() {
   for (int i = 0; i < n; ++i) {
     s.threads.emplace_back([&s, i] {
       SetCurrentThreadName("meterd-io-" + std::to_string(i));
+      // Reads are short and waited for: ask for a short slice (the daemon checks once at
+      // start, from main.cc, whether the scheduler allows it).
+      (void)MarkCurrentThreadLatencySensitive();
       s.RunThread();
     });
   }
