@@ -43,7 +43,7 @@ if command -v wrk > /dev/null; then
       [ -n "$customer" ] && break
       sleep 0.1
     done
-    wrk -t1 -c1 -d"$(( duration > 4 ? duration - 3 : 1 ))s" --latency \
+    ${WRK_PREFIX:-} wrk -t1 -c1 -d"$(( duration > 4 ? duration - 3 : 1 ))s" --latency \
       -s "$(dirname "$0")/spend_wrk.lua" -H "Authorization: Bearer $token" \
       "$url/v1/customers/$customer/spend?month=2026-11"
   ) > "$work/wrk.txt" 2>&1 &

@@ -22,8 +22,10 @@ void SetCurrentThreadName(std::string_view name) {
   pthread_setname_np(pthread_self(), buf);  // best effort: a name is only a label
 }
 
-Status MarkCurrentThreadBackground() {
-  constexpr int kBackgroundNice = 5;
+Status MarkCurrentThreadBackground() { return MarkCurrentThreadBackground(5); }
+
+Status MarkCurrentThreadBackground(int nice_value) {
+  const int kBackgroundNice = nice_value;
   // On Linux a nice value belongs to the thread (the tid), not to the whole process.
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   // -1 is also a valid nice value: only errno tells an error apart.
@@ -34,7 +36,8 @@ Status MarkCurrentThreadBackground() {
   }
   if (current >= kBackgroundNice) return Status::Ok();
   if (setpriority(PRIO_PROCESS, tid, kBackgroundNice) != 0) {
-    return Status::FailedPrecondition(std::string("setpriority(nice +5): ") + std::strerror(errno));
+    return Status::FailedPrecondition("setpriority(nice +" + std::to_string(kBackgroundNice) +
+                                      "): " + std::strerror(errno));
   }
   return Status::Ok();
 }
