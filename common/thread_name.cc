@@ -22,10 +22,8 @@ void SetCurrentThreadName(std::string_view name) {
   pthread_setname_np(pthread_self(), buf);  // best effort: a name is only a label
 }
 
-Status MarkCurrentThreadBackground() { return MarkCurrentThreadBackground(5); }
-
-Status MarkCurrentThreadBackground(int nice_value) {
-  const int kBackgroundNice = nice_value;
+Status MarkCurrentThreadBackground() {
+  constexpr int kBackgroundNice = 5;
   // On Linux a nice value belongs to the thread (the tid), not to the whole process.
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   // -1 is also a valid nice value: only errno tells an error apart.

@@ -17,9 +17,6 @@ void SetCurrentThreadName(std::string_view name);
 // filter or security module denying setpriority) the thread keeps its priority and the error
 // says why; callers on thread start-up report it, never a hot path.
 Status MarkCurrentThreadBackground();
-// The same at a chosen nice value (bulk work that must yield even to background work, e.g. the
-// storage fold planner: nice +15). A thread already at that nice or lower priority is left alone.
-Status MarkCurrentThreadBackground(int nice_value);
 
 // Asks the scheduler for a short time slice (EEVDF's per-task slice, Linux 6.12+: sched_setattr
 // with sched_runtime on SCHED_OTHER) for a thread that does little per wake-up and must run

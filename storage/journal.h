@@ -43,22 +43,27 @@ inline constexpr bool IsJournaled(Db db) {
 }
 
 // One journal record under construction: puts and deletes, in order. Reuses its buffer.
+// Encoded: the LMDB id of the committing transaction (8 bytes, BE; stamped by AppendJournal),
+// then per op: db (1) kind (1) key length (4, LE) value length (4, LE) key value.
 class JournalRecord {
  public:
+  JournalRecord() : bytes_(kHeaderSize, '\0') {}
   void Put(Db db, std::string_view key, std::string_view value) { Add(kPut, db, key, value); }
   void Delete(Db db, std::string_view key) { Add(kDelete, db, key, {}); }
-  bool empty() const { return bytes_.empty(); }
+  bool empty() const { return ops_ == 0; }
   size_t ops() const { return ops_; }
   std::string_view bytes() const { return bytes_; }
   void Clear() {
-    bytes_.clear();
+    bytes_.resize(kHeaderSize);
     ops_ = 0;
   }
 
   static constexpr uint8_t kPut = 0;
   static constexpr uint8_t kDelete = 1;
+  static constexpr size_t kHeaderSize = 8;
 
  private:
+  friend Status AppendJournal(WriteTxn& txn, JournalRecord& record);
   void Add(uint8_t kind, Db db, std::string_view key, std::string_view value);
   std::string bytes_;
   size_t ops_ = 0;
@@ -76,8 +81,12 @@ struct JournalOp {
 template <typename Fn>
 Status ForEachJournalOp(std::string_view record, Fn&& fn);
 
-// Appends `record` to the journal of txn under the next sequence number.
-Status AppendJournal(WriteTxn& txn, const JournalRecord& record);
+// Stamps txn's id into `record` and appends it to the journal under the next sequence number
+// (nothing when it holds no op).
+Status AppendJournal(WriteTxn& txn, JournalRecord& record);
+
+// The id of the transaction that committed an encoded record; 0 when too short to have one.
+uint64_t JournalRecordTxn(std::string_view record);
 
 // A window of journal records, their ops sorted by (database, key) with only the last write of
 // each key kept, copied out of the store (a map growth may move it while the window is applied
@@ -86,15 +95,21 @@ struct FoldPlan {
   uint64_t first_seq = 0;  // records [first_seq, last_seq] (none when records == 0)
   uint64_t last_seq = 0;
   uint64_t records = 0;
-  // LMDB id of the snapshot the plan was read from: every commit with an id up to it has its
-  // records in the window, so once the plan is applied they are all folded.
+  // LMDB id of the snapshot the plan was read from.
   uint64_t snapshot_txn = 0;
+  // Every commit with an id up to this one has all its records in the window, so once the plan
+  // is applied they are folded: the snapshot, or, for a window cut at max_bytes, the commit of
+  // its last record (a window never ends inside one commit's records).
+  uint64_t folds_through = 0;
   struct Op {
     Db db;
     bool is_delete;
     uint32_t key_off, key_len, val_off, val_len;
-    uint32_t order;   // position in the journal: among writes of one key, the last counts
-    uint64_t prefix;  // the key's first 8 bytes, big-endian, zero-padded: most comparisons
+    uint32_t order;  // position in the journal: among writes of one key, the last counts
+    // The sort key, all inline (no look into the arena while sorting): the key's first 24
+    // bytes (big-endian words, zero-padded), then a hash of the whole key.
+    uint64_t prefix[3];
+    uint64_t hash;
   };
   std::string arena;
   std::vector<Op> ops;
@@ -105,8 +120,8 @@ struct FoldPlan {
   bool fully_applied() const { return applied == ops.size(); }
 };
 
-// Reads the records with sequence >= from_seq (stopping after the record that passes max_bytes
-// of record bytes) into *plan. Any transaction: a read snapshot off the writer thread, or the
+// Reads the records with sequence >= from_seq (stopping after the records of the commit whose
+// record passes max_bytes of record bytes) into *plan. Any transaction: a read snapshot off the writer thread, or the
 // writer's own transaction.
 Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, FoldPlan* plan);
 
@@ -142,10 +157,12 @@ inline uint32_t ReadU32LE(const char* p) {
 }
 }  // namespace journal_detail
 
-// Record layout, per op: db (1) kind (1) key length (4, LE) value length (4, LE) key value.
 template <typename Fn>
 Status ForEachJournalOp(std::string_view record, Fn&& fn) {
-  size_t pos = 0;
+  if (record.size() < JournalRecord::kHeaderSize) {
+    return Status::Corruption("journal record without a header");
+  }
+  size_t pos = JournalRecord::kHeaderSize;
   while (pos < record.size()) {
     if (record.size() - pos < 10) return Status::Corruption("journal record truncated");
     const char* p = record.data() + pos;

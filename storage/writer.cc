@@ -76,10 +76,9 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
   try {
     writer->planner_ = std::thread([w = writer.get()] {
       SetCurrentThreadName("meterd-fold");
-      // Planning a window is a burst of sorting that nothing waits for until the window is
-      // due: it yields even to the shards and the writer (measured: ack p99 60 -> 45 ms at
-      // 8 x 1,000 events in flight, docs/benchmarks.md).
-      (void)MarkCurrentThreadBackground(15);
+      // Same priority as the shards and the writer: a planner starved of CPU (tried: nice +15)
+      // lets the journal and the unfolded identities grow without bound under full ingest.
+      (void)MarkCurrentThreadBackground();
       w->RunPlanner();
     });
   } catch (const std::system_error& e) {
@@ -263,9 +262,9 @@ void Writer::AfterCommit(uint64_t txn_id, size_t slice_end, uint64_t journal_las
     if (plan_->fully_applied()) {
       stats_.fold_windows.fetch_add(1, std::memory_order_relaxed);
       stats_.fold_records.fetch_add(plan_->records, std::memory_order_relaxed);
-      const uint64_t snapshot = plan_->snapshot_txn;
+      const uint64_t through = plan_->folds_through;
       plan_.reset();
-      SetFoldedThrough(snapshot);
+      SetFoldedThrough(through);
     }
   }
   // Nothing planned or unplanned is left: every commit so far, this one included, is folded.
@@ -403,7 +402,7 @@ void Writer::Run() {
         next_fold_seq_ = answer->last_seq + 1;
         plan_ = std::move(answer);
       } else if (answer) {
-        SetFoldedThrough(answer->snapshot_txn);  // nothing was left to fold at its snapshot
+        SetFoldedThrough(answer->folds_through);  // nothing was left to fold at its snapshot
       }
     }
     if (urgent) {

@@ -67,7 +67,8 @@ class WriteSet {
   std::string arena_;
   std::vector<Op> ops_;
   size_t alerts_ = 0;
-  storage::JournalRecord journal_;
+  // Mutable: Apply stamps the committing transaction's id into it (storage/journal.h).
+  mutable storage::JournalRecord journal_;
 };
 
 class Shard {

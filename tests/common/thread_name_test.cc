@@ -42,15 +42,6 @@ TEST(ThreadName, BackgroundThreadsRunAtNicePlusFiveAndOnlyThatThread) {
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(Tid())), 0);
 }
 
-TEST(ThreadName, BulkThreadsCanGoFurtherAndAreNeverRaisedBack) {
-  OnNewThread([] {
-    ASSERT_TRUE(MarkCurrentThreadBackground(15).ok());
-    EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(Tid())), 15);
-    ASSERT_TRUE(MarkCurrentThreadBackground().ok());  // +5 would be a raise: left alone
-    EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(Tid())), 15);
-  });
-}
-
 TEST(ThreadName, LatencySensitiveThreadsAskForAHundredMicrosecondSlice) {
   struct SchedAttr {
     uint32_t size;

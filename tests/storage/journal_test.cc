@@ -36,7 +36,7 @@ std::unique_ptr<Env> MustOpen(const std::string& dir) {
 }
 
 // Appends one journal record in a transaction of its own (what a crash leaves behind).
-void AppendRecord(Env& env, const JournalRecord& record) {
+void AppendRecord(Env& env, JournalRecord record) {
   Result<WriteTxn> txn = env.BeginWrite();
   ASSERT_TRUE(txn.ok()) << txn.status().ToString();
   ASSERT_TRUE(AppendJournal(*txn, record).ok());
@@ -83,9 +83,10 @@ TEST(Journal, ATruncatedOrForeignRecordIsCorruption) {
     return st.code();
   };
   EXPECT_EQ(count(bytes.substr(0, bytes.size() - 1)), StatusCode::kCorruption);
-  EXPECT_EQ(count(bytes.substr(0, 5)), StatusCode::kCorruption);
+  EXPECT_EQ(count(bytes.substr(0, 5)), StatusCode::kCorruption);   // not even a header
+  EXPECT_EQ(count(bytes.substr(0, 12)), StatusCode::kCorruption);  // half an op
   std::string foreign = bytes;
-  foreign[0] = static_cast<char>(Db::kTotals);  // not a journaled database
+  foreign[JournalRecord::kHeaderSize] = static_cast<char>(Db::kTotals);  // not journaled
   EXPECT_EQ(count(foreign), StatusCode::kCorruption);
 }
 
@@ -122,6 +123,41 @@ TEST(Journal, APlanKeepsTheLastWriteOfEachKeyInKeyOrder) {
   ASSERT_TRUE(BuildFoldPlan(*txn, 0, 1, &first_only).ok());  // stops after the first record
   EXPECT_EQ(first_only.records, 1u);
   EXPECT_EQ(first_only.ops.size(), 3u);
+}
+
+TEST(Journal, AWindowCutAtItsByteBudgetEndsWithWholeCommitsAndSaysWhichOnes) {
+  // Records carry the id of the transaction that committed them. A window that stops at its
+  // byte budget takes the rest of the crossing record's commit and no more, and only the
+  // commits it holds whole count as folded once it is applied.
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  std::vector<uint64_t> txn_ids;
+  for (int commit = 0; commit < 3; ++commit) {
+    Result<WriteTxn> txn = env->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    txn_ids.push_back(txn->id());
+    for (int job = 0; job < 2; ++job) {
+      JournalRecord r;
+      r.Put(Db::kLines, Cat("c", commit, "j", job), std::string(100, 'x'));
+      ASSERT_TRUE(AppendJournal(*txn, r).ok());
+      EXPECT_EQ(JournalRecordTxn(r.bytes()), txn->id());
+    }
+    ASSERT_TRUE(std::move(*txn).Commit().ok());
+  }
+  Result<ReadTxn> txn = env->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  FoldPlan plan;
+  ASSERT_TRUE(BuildFoldPlan(*txn, 0, 1, &plan).ok());  // the first record crosses the budget
+  EXPECT_EQ(plan.records, 2u);                          // ... and its commit's other record
+  EXPECT_EQ(plan.folds_through, txn_ids[0]);
+  FoldPlan rest;
+  ASSERT_TRUE(BuildFoldPlan(*txn, plan.last_seq + 1, SIZE_MAX, &rest).ok());
+  EXPECT_EQ(rest.records, 4u);
+  EXPECT_EQ(rest.folds_through, txn->id());  // everything up to the snapshot
+  FoldPlan middle;
+  ASSERT_TRUE(BuildFoldPlan(*txn, plan.last_seq + 1, 150, &middle).ok());
+  EXPECT_EQ(middle.records, 2u);
+  EXPECT_EQ(middle.folds_through, txn_ids[1]);
 }
 
 TEST(Journal, FoldingTheWholeJournalAppliesItAndEmptiesIt) {

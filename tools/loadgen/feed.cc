@@ -219,14 +219,20 @@ void FeedGenerator::AppendLine(const FeedEvent& e, std::string* out) const {
   char* p = line;
   p = PutText("{\"id\":\"", p);
   p = PutText(id_head_[e.stream], p);
+  // Ids grow with emission order within a stream, as a live feed's do: a replayed span's ids
+  // ("c" + the cycle, zero-padded) sort after every id of the cycles before it, so dedupe
+  // identities land at the end of each stream's key range instead of between older ones.
+  if (e.cycle > 0) {
+    *p++ = 'c';
+    for (uint32_t digit = 100'000'000; digit > 0; digit /= 10) {
+      *p++ = static_cast<char>('0' + e.cycle / digit % 10);
+    }
+    *p++ = '-';
+  }
   p = PutUint(absolute_hour_[e.hour], p);
   if (slots_ > 1) {
     *p++ = '-';
     p = PutUint(e.slot, p);
-  }
-  if (e.cycle > 0) {
-    p = PutText("-c", p);
-    p = PutUint(e.cycle, p);
   }
   p = PutText(middle_[e.stream], p);
   p = PutNanos(QuantityNanos(e), p);
