@@ -44,6 +44,7 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
   plan->records = 0;
   plan->snapshot_txn = txn.id();
   plan->folds_through = plan->snapshot_txn;
+  plan->cut = false;
   plan->arena.clear();
   plan->ops.clear();
   plan->applied = 0;
@@ -59,8 +60,9 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
     }
     const uint64_t seq = GetU64BE(k.data());
     const uint64_t record_txn = JournalRecordTxn(v);
-    if (bytes >= max_bytes) {
-      if (record_txn != plan->folds_through) return ScanStep::kStop;  // the cut commit ended
+    if (bytes >= max_bytes && record_txn != plan->folds_through) {
+      plan->cut = true;  // the commit that crossed the budget ended: the rest is the next window's
+      return ScanStep::kStop;
     }
     if (plan->records == 0) plan->first_seq = seq;
     plan->last_seq = seq;
@@ -91,6 +93,7 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
   });
   if (!st.ok()) return st;
   if (!decode.ok()) return decode;
+  if (!plan->cut) plan->folds_through = plan->snapshot_txn;  // every record of the snapshot
   if (plan->arena.size() > UINT32_MAX) return Status::ResourceExhausted("fold window too large");
   // Nearly key order: by the first 24 bytes of the key (LMDB's order as far as they go), then
   // by a hash of the whole key, then journal order. Keys sharing 24 bytes — one entitlement's

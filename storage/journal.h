@@ -101,6 +101,7 @@ struct FoldPlan {
   // is applied they are folded: the snapshot, or, for a window cut at max_bytes, the commit of
   // its last record (a window never ends inside one commit's records).
   uint64_t folds_through = 0;
+  bool cut = false;  // records past the budget were left for the next window
   struct Op {
     Db db;
     bool is_delete;

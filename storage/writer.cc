@@ -91,6 +91,10 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
 Writer::~Writer() { Stop(); }
 
 bool Writer::TryReserve() {
+  if (fold_behind_.load(std::memory_order_relaxed)) {
+    stats_.fold_throttled.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   std::lock_guard lock(mu_);
   if (stopping_) return true;  // the Submit will answer Unavailable: no point in waiting
   if (count_ + reserved_ >= queue_.size()) return false;
@@ -235,6 +239,7 @@ Status Writer::FoldEverything() {
     plan_.reset();
     plan_pending_ = false;
     journal_last_seq_ = 0;  // empty now; later records get higher sequences than any planned
+    fold_behind_.store(false, std::memory_order_relaxed);
     SetFoldedThrough(committed_id);
     return Status::Ok();
   }
@@ -398,6 +403,7 @@ void Writer::Run() {
     }
     if (answered && answer_generation == generation) {
       plan_pending_ = false;
+      fold_behind_.store(answer && answer->cut, std::memory_order_relaxed);
       if (answer && answer->records > 0) {
         next_fold_seq_ = answer->last_seq + 1;
         plan_ = std::move(answer);

@@ -89,6 +89,7 @@ struct WriterStats {
   std::atomic<uint64_t> fold_records{0};     // journal records folded and deleted
   std::atomic<uint64_t> fold_only_commits{0};  // commits that carried no job, only a fold
   std::atomic<uint64_t> fold_barriers{0};    // whole-journal folds for WaitFolded
+  std::atomic<uint64_t> fold_throttled{0};   // reservations refused while the fold caught up
 };
 
 struct CommitInfo {
@@ -138,8 +139,9 @@ class Writer {
   Status Submit(WriteJob job, bool reserved = false);
   // Back-pressure for producers that change memory before they can submit (the shards): a slot
   // is held for one later Submit(job, true), so that Submit cannot be refused for room. False
-  // when queued jobs and held slots fill the queue; true once stopping (Submit then answers
-  // Unavailable). Any thread.
+  // when queued jobs and held slots fill the queue, and while the journal fold is behind (its
+  // last window was cut at fold_window_bytes: ingest outran the fold, so new usage waits until
+  // a window takes the rest); true once stopping (Submit then answers Unavailable). Any thread.
   bool TryReserve();
   // Gives back a slot TryReserve granted and no Submit used.
   void CancelReservation();
@@ -221,6 +223,7 @@ class Writer {
 
   // The fold: the planner thread reads windows; the writer applies them.
   std::atomic<uint64_t> folded_through_{0};
+  std::atomic<bool> fold_behind_{false};  // the last window was cut at its byte budget
   std::condition_variable folded_cv_;  // with mu_: folded_through_ advanced or stopped
   bool urgent_ = false;                // under mu_: a WaitFolded is waiting
   uint64_t barrier_failures_ = 0;      // under mu_: whole-journal folds for WaitFolded that failed

@@ -137,6 +137,10 @@ class EngineCollectable : public prometheus::Collectable {
                          "Whole-journal folds for readers that scan lines in bulk (exports, "
                          "re-rating).",
                          MetricType::Counter, {Value(d(w.fold_barriers))}));
+    out.push_back(Family("meterd_storage_fold_throttled_total",
+                         "Times a shard was refused a writer slot because the journal fold had "
+                         "fallen a window behind ingest (usage waits, then 429).",
+                         MetricType::Counter, {Value(d(w.fold_throttled))}));
     {
       const uint64_t last = w.last_txn_id.load(std::memory_order_relaxed);
       const uint64_t folded = writer_.folded_through();

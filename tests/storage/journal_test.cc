@@ -150,10 +150,17 @@ TEST(Journal, AWindowCutAtItsByteBudgetEndsWithWholeCommitsAndSaysWhichOnes) {
   ASSERT_TRUE(BuildFoldPlan(*txn, 0, 1, &plan).ok());  // the first record crosses the budget
   EXPECT_EQ(plan.records, 2u);                          // ... and its commit's other record
   EXPECT_EQ(plan.folds_through, txn_ids[0]);
+  EXPECT_TRUE(plan.cut);
   FoldPlan rest;
   ASSERT_TRUE(BuildFoldPlan(*txn, plan.last_seq + 1, SIZE_MAX, &rest).ok());
   EXPECT_EQ(rest.records, 4u);
   EXPECT_EQ(rest.folds_through, txn->id());  // everything up to the snapshot
+  EXPECT_FALSE(rest.cut);
+  FoldPlan last_over_budget;  // over budget, but nothing was left out
+  ASSERT_TRUE(BuildFoldPlan(*txn, plan.last_seq + 3, 1, &last_over_budget).ok());
+  EXPECT_EQ(last_over_budget.records, 2u);
+  EXPECT_FALSE(last_over_budget.cut);
+  EXPECT_EQ(last_over_budget.folds_through, txn->id());
   FoldPlan middle;
   ASSERT_TRUE(BuildFoldPlan(*txn, plan.last_seq + 1, 150, &middle).ok());
   EXPECT_EQ(middle.records, 2u);
@@ -324,6 +331,53 @@ TEST(Journal, TheWriterFoldsWindowsInSlicesWhileJobsKeepComingAndLastWriteWins) 
   EXPECT_GT((*writer)->stats().fold_windows.load(), 1u);
   for (const auto& [key, value] : want) EXPECT_EQ(Read(*env, Db::kLines, key), value) << key;
   EXPECT_EQ(JournalRecords(*env), 0u);
+}
+
+TEST(Journal, IngestIsHeldBackWhileTheFoldIsAWindowBehind) {
+  // A window cut at its byte budget means the journal outgrew the fold: the writer refuses
+  // reservations (usage waits in the shard queues, then 429) until a window takes the rest.
+  // With a budget of one byte every window that meets two commits is cut.
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  WriterOptions options;
+  options.fold_window_bytes = 1;
+  options.fold_interval = std::chrono::milliseconds(1);
+  options.fold_idle_delay = std::chrono::milliseconds(1);
+  Result<std::unique_ptr<Writer>> writer = Writer::Start(env.get(), options);
+  ASSERT_TRUE(writer.ok());
+  std::vector<std::future<Status>> done;
+  int jobs = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((*writer)->stats().fold_throttled.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    done.push_back(promise->get_future());
+    WriteJob job;
+    job.apply = [n = jobs](WriteTxn& txn) {
+      JournalRecord rec;
+      rec.Put(Db::kLines, Cat("b", n), "v");
+      return AppendJournal(txn, rec);
+    };
+    job.done = [promise](const CommitResult& r) { promise->set_value(r.status); };
+    Status st;
+    while ((st = (*writer)->Submit(job)).code() == StatusCode::kResourceExhausted) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ++jobs;
+    if ((*writer)->TryReserve()) (*writer)->CancelReservation();
+  }
+  EXPECT_GT((*writer)->stats().fold_throttled.load(), 0u) << "no window was ever behind";
+  for (auto& f : done) ASSERT_TRUE(f.get().ok());
+  // Once the fold has taken the rest, reservations are granted again.
+  bool granted = false;
+  for (int i = 0; i < 5000 && !(granted = (*writer)->TryReserve()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_TRUE(granted);
+  if (granted) (*writer)->CancelReservation();
+  (*writer)->Stop();
+  for (int n = 0; n < jobs; ++n) EXPECT_EQ(Read(*env, Db::kLines, Cat("b", n)), "v") << n;
 }
 
 }  // namespace
