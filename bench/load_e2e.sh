@@ -6,7 +6,8 @@
 # spend-read probe taken while ingest runs (bench/spend_probe.py: client-side latency; and the
 # daemon's own histogram of those reads), and the writer's commit counters. METERD_* variables
 # (METERD_WORKERS, METERD_IO_THREADS, ...) configure the daemon; CONNECTIONS, BATCH, CUSTOMERS
-# and LOADGEN_NICE the generator. With wrk installed, spend reads are also timed by wrk. Exits
+# and LOADGEN_NICE the generator; SPEND_PROBE=0 runs ingest alone; METRICS_OUT=FILE keeps the
+# daemon's final /metrics. With wrk installed, spend reads are also timed by wrk. Exits
 # non-zero when anything failed.
 set -euo pipefail
 build_dir=${1:?build dir}
@@ -27,13 +28,17 @@ url="http://127.0.0.1:$port"
 
 # The spend probe starts reading once --setup has created the customers; it stops a second
 # before the load does, so every read it times happens under full ingest.
-python3 "$(dirname "$0")/spend_probe.py" "$url" "$work/data/admin.token" \
-  "$(( duration > 3 ? duration - 1 : 1 ))" > "$work/probe.txt" 2>&1 &
-probe=$!
+# SPEND_PROBE=0 leaves both read probes out (ingest alone: they take CPU from the same 2 cores).
+probe=
+if [ "${SPEND_PROBE:-1}" != 0 ]; then
+  python3 "$(dirname "$0")/spend_probe.py" "$url" "$work/data/admin.token" \
+    "$(( duration > 3 ? duration - 1 : 1 ))" > "$work/probe.txt" 2>&1 &
+  probe=$!
+fi
 # With wrk installed (apt-get install wrk), the same reads from a C client too: Python's own
 # overhead is most of spend_probe.py's tail, wrk's is microseconds.
 wrk_pid=
-if command -v wrk > /dev/null; then
+if [ -n "$probe" ] && command -v wrk > /dev/null; then
   (
     token=$(cat "$work/data/admin.token" 2>/dev/null || true)
     for _ in $(seq 1 300); do
@@ -43,7 +48,7 @@ if command -v wrk > /dev/null; then
       [ -n "$customer" ] && break
       sleep 0.1
     done
-    ${WRK_PREFIX:-} wrk -t1 -c1 -d"$(( duration > 4 ? duration - 3 : 1 ))s" --latency \
+    wrk -t1 -c1 -d"$(( duration > 4 ? duration - 3 : 1 ))s" --latency \
       -s "$(dirname "$0")/spend_wrk.lua" -H "Authorization: Bearer $token" \
       "$url/v1/customers/$customer/spend?month=2026-11"
   ) > "$work/wrk.txt" 2>&1 &
@@ -55,8 +60,10 @@ nice -n "${LOADGEN_NICE:-0}" "$loadgen" load --url "$url" --token-file "$work/da
   --customers "${CUSTOMERS:-200}" --connections "${CONNECTIONS:-4}" --batch "${BATCH:-1000}" \
   --rate 0 --duration "$duration" "$@" | tee "$work/report.txt"
 probe_status=0
-wait "$probe" || probe_status=$?
-cat "$work/probe.txt"
+if [ -n "$probe" ]; then
+  wait "$probe" || probe_status=$?
+  cat "$work/probe.txt"
+fi
 if [ -n "$wrk_pid" ]; then
   wait "$wrk_pid" || true
   echo "spend reads by wrk (one connection, one read per 5 ms, during the load):"
@@ -67,7 +74,7 @@ curl -s "$url/metrics" > "$work/metrics.txt" || true
 cp "$work/metrics.txt" "${METRICS_OUT:-/dev/null}" 2>/dev/null || true
 # Server-side latency of the spend reads (request read to answer written), per bucket.
 grep -E '^meterd_http_request_duration_seconds_bucket\{.*spend' "$work/metrics.txt" | grep -v overview || true
-grep -E '^meterd_(storage_commits_total|storage_commit_seconds_(sum|count)|storage_batch_jobs_(sum|count)|storage_batch_seconds_(sum|count)|events_total|storage_queue[a-z_]*|storage_map[a-z_]*)' "$work/metrics.txt" || true
+grep -E '^meterd_(storage_commits_total|storage_commit_seconds_(sum|count)|storage_batch_jobs_(sum|count)|storage_batch_seconds_(sum|count)|events_total|storage_queue[a-z_]*|storage_map[a-z_]*|storage_fold_[a-z_]*)' "$work/metrics.txt" || true
 
 kill -TERM "$pid"
 wait "$pid"

@@ -239,6 +239,7 @@ Status Writer::FoldEverything() {
     plan_.reset();
     plan_pending_ = false;
     journal_last_seq_ = 0;  // empty now; later records get higher sequences than any planned
+    cut_windows_ = 0;
     fold_behind_.store(false, std::memory_order_relaxed);
     SetFoldedThrough(committed_id);
     return Status::Ok();
@@ -403,7 +404,10 @@ void Writer::Run() {
     }
     if (answered && answer_generation == generation) {
       plan_pending_ = false;
-      fold_behind_.store(answer && answer->cut, std::memory_order_relaxed);
+      // One cut window is a burst the next window absorbs; two in a row mean ingest outruns
+      // the fold, and only then does ingest wait.
+      cut_windows_ = answer && answer->cut ? cut_windows_ + 1 : 0;
+      fold_behind_.store(cut_windows_ >= 2, std::memory_order_relaxed);
       if (answer && answer->records > 0) {
         next_fold_seq_ = answer->last_seq + 1;
         plan_ = std::move(answer);

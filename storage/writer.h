@@ -140,8 +140,9 @@ class Writer {
   // Back-pressure for producers that change memory before they can submit (the shards): a slot
   // is held for one later Submit(job, true), so that Submit cannot be refused for room. False
   // when queued jobs and held slots fill the queue, and while the journal fold is behind (its
-  // last window was cut at fold_window_bytes: ingest outran the fold, so new usage waits until
-  // a window takes the rest); true once stopping (Submit then answers Unavailable). Any thread.
+  // last two windows were cut at fold_window_bytes: ingest outran the fold, so new usage waits
+  // until a window takes the rest); true once stopping (Submit then answers Unavailable). Any
+  // thread.
   bool TryReserve();
   // Gives back a slot TryReserve granted and no Submit used.
   void CancelReservation();
@@ -223,7 +224,7 @@ class Writer {
 
   // The fold: the planner thread reads windows; the writer applies them.
   std::atomic<uint64_t> folded_through_{0};
-  std::atomic<bool> fold_behind_{false};  // the last window was cut at its byte budget
+  std::atomic<bool> fold_behind_{false};  // the last two windows were cut at their byte budget
   std::condition_variable folded_cv_;  // with mu_: folded_through_ advanced or stopped
   bool urgent_ = false;                // under mu_: a WaitFolded is waiting
   uint64_t barrier_failures_ = 0;      // under mu_: whole-journal folds for WaitFolded that failed
@@ -243,6 +244,7 @@ class Writer {
   bool plan_pending_ = false;          // asked the planner, no answer yet
   uint64_t next_fold_seq_ = 1;         // first journal sequence no window covers
   uint64_t journal_last_seq_ = 0;      // last journal sequence committed
+  int cut_windows_ = 0;                // consecutive windows cut at their byte budget
   Clock::time_point last_plan_request_{};
 
   std::vector<Slot> batch_;  // writer thread only

@@ -114,6 +114,9 @@ class EngineCollectable : public prometheus::Collectable {
                           Value(d(w.jobs_rejected), {{"outcome", "rejected"}})}));
     out.push_back(Family("meterd_storage_map_full_total", "Map-full or disk-full events.",
                          MetricType::Counter, {Value(d(w.map_full_events))}));
+    out.push_back(Family("meterd_storage_map_growths_total",
+                         "Times the LMDB map grew (each waits for open transactions to end).",
+                         MetricType::Counter, {Value(d(w.map_growths))}));
     out.push_back(Family("meterd_storage_queue_depth", "Jobs waiting for the storage writer.",
                          MetricType::Gauge, {Value(static_cast<double>(w.queue_depth.load()))}));
     out.push_back(HistogramFamily("meterd_storage_commit_seconds",

@@ -334,7 +334,7 @@ TEST(Journal, TheWriterFoldsWindowsInSlicesWhileJobsKeepComingAndLastWriteWins) 
 }
 
 TEST(Journal, IngestIsHeldBackWhileTheFoldIsAWindowBehind) {
-  // A window cut at its byte budget means the journal outgrew the fold: the writer refuses
+  // Windows cut at their byte budget twice in a row mean the journal outgrew the fold: the writer refuses
   // reservations (usage waits in the shard queues, then 429) until a window takes the rest.
   // With a budget of one byte every window that meets two commits is cut.
   TempDir dir;
