@@ -61,29 +61,29 @@ Result<std::unique_ptr<Writer>> Writer::Start(Env* env, WriterOptions options) {
   // A crash leaves committed journal records behind: fold them before anything reads the store.
   METERD_RETURN_IF_ERROR(writer->FoldEverything());
   writer->last_plan_request_ = Clock::now();  // the first window is due one interval from now
-  try {
-    writer->thread_ = std::thread([w = writer.get()] {
-      SetCurrentThreadName("meterd-writer");
-      // The cause of a failure is process-wide (seccomp, a security module), so the embedding
-      // process reports it once (meterd: daemon/main.cc, from its parse threads).
-      (void)MarkCurrentThreadBackground();
-      w->Run();
-    });
-  } catch (const std::system_error& e) {
-    return Status::Internal(std::string("cannot start the writer thread: ") + e.what());
-  }
+  // Both threads run background work at nice +5. The cause of a failure to lower priority is
+  // process-wide (seccomp, a security module), so the embedding process reports it once
+  // (meterd: daemon/main.cc, from its parse threads). The planner has the shards' and the
+  // writer's priority: starved of CPU (tried: nice +15) it let the journal and the unfolded
+  // identities grow without bound under full ingest.
+  auto start = [](std::thread* thread, const char* name, void (Writer::*body)(), Writer* w) {
+    try {
+      *thread = std::thread([name, body, w] {
+        SetCurrentThreadName(name);
+        (void)MarkCurrentThreadBackground();
+        (w->*body)();
+      });
+      return Status::Ok();
+    } catch (const std::system_error& e) {
+      return Status::Internal(std::string("cannot start thread ") + name + ": " + e.what());
+    }
+  };
+  METERD_RETURN_IF_ERROR(start(&writer->thread_, "meterd-writer", &Writer::Run, writer.get()));
   writer->thread_id_ = writer->thread_.get_id();
-  try {
-    writer->planner_ = std::thread([w = writer.get()] {
-      SetCurrentThreadName("meterd-fold");
-      // Same priority as the shards and the writer: a planner starved of CPU (tried: nice +15)
-      // lets the journal and the unfolded identities grow without bound under full ingest.
-      (void)MarkCurrentThreadBackground();
-      w->RunPlanner();
-    });
-  } catch (const std::system_error& e) {
+  if (Status st = start(&writer->planner_, "meterd-fold", &Writer::RunPlanner, writer.get());
+      !st.ok()) {
     writer->Stop();
-    return Status::Internal(std::string("cannot start the fold planner thread: ") + e.what());
+    return st;
   }
   return writer;
 }

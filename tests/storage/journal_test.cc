@@ -21,16 +21,8 @@ namespace {
 using testing::Cat;
 using testing::TempDir;
 
-EnvOptions Options() {
-  EnvOptions o;
-  o.map_size = uint64_t{64} << 20;
-  o.max_map_size = uint64_t{512} << 20;
-  o.map_growth_step = uint64_t{64} << 20;
-  return o;
-}
-
 std::unique_ptr<Env> MustOpen(const std::string& dir) {
-  Result<std::unique_ptr<Env>> env = Env::Open(dir, Options());
+  Result<std::unique_ptr<Env>> env = Env::Open(dir, testing::SmallEnvOptions(uint64_t{512} << 20));
   EXPECT_TRUE(env.ok()) << env.status().ToString();
   return env.ok() ? std::move(*env) : nullptr;
 }

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "storage/env.h"
+
 namespace meterd::storage::testing {
 
 inline void AppendPiece(std::string* out, std::string_view piece) { out->append(piece); }
@@ -21,6 +23,15 @@ std::string Cat(const Pieces&... pieces) {
   std::string out;
   (AppendPiece(&out, pieces), ...);
   return out;
+}
+
+// Small maps for tests: 64 MiB, growing by 64 MiB up to max_map_size.
+inline EnvOptions SmallEnvOptions(uint64_t max_map_size = uint64_t{256} << 20) {
+  EnvOptions o;
+  o.map_size = uint64_t{64} << 20;
+  o.max_map_size = max_map_size;
+  o.map_growth_step = uint64_t{64} << 20;
+  return o;
 }
 
 class TempDir {

@@ -19,13 +19,7 @@ namespace {
 using testing::Cat;
 using testing::TempDir;
 
-EnvOptions Options() {
-  EnvOptions o;
-  o.map_size = uint64_t{64} << 20;
-  o.max_map_size = uint64_t{256} << 20;
-  o.map_growth_step = uint64_t{64} << 20;
-  return o;
-}
+EnvOptions Options() { return testing::SmallEnvOptions(); }
 
 // Collects every done callback (they run on the writer thread).
 struct Outcomes {
