@@ -200,6 +200,31 @@ Result<bool> TxnBase::Contains(Db db, std::string_view key) const {
   return Check(rc);
 }
 
+KeyProbe::KeyProbe(const ReadTxn& txn, Db db) : txn_(&txn), db_(db) {}
+
+KeyProbe::~KeyProbe() {
+  if (cursor_ != nullptr) mdb_cursor_close(cursor_);  // allowed after a read txn ended
+}
+
+Result<bool> KeyProbe::Contains(std::string_view key) {
+  if (txn_->txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
+  if (!KeySizeOk(key)) return Status::InvalidArgument("bad key size");
+  if (cursor_ == nullptr) {
+    if (int rc = mdb_cursor_open(txn_->txn_, txn_->dbi(db_), &cursor_); rc != MDB_SUCCESS) {
+      cursor_ = nullptr;
+      return txn_->Check(rc);
+    }
+  }
+  // MDB_SET_RANGE leaves the cursor on a page whatever the answer (MDB_SET would not), so the
+  // next probe can start from it.
+  MDB_val k = Val(key);
+  MDB_val v;
+  const int rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != MDB_SUCCESS) return txn_->Check(rc);
+  return std::string_view(static_cast<const char*>(k.mv_data), k.mv_size) == key;
+}
+
 Status TxnBase::Last(Db db, std::string* key, std::string* value) const {
   if (txn_ == nullptr) return Status::FailedPrecondition("transaction ended");
   MDB_cursor* c = nullptr;

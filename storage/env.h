@@ -133,6 +133,7 @@ class TxnBase {
   }
 
   bool active() const { return txn_ != nullptr; }
+  friend class KeyProbe;
   // LMDB's id of the snapshot (read) or of the transaction being written.
   uint64_t id() const;
 
@@ -173,6 +174,24 @@ class ReadTxn : public TxnBase {
  private:
   friend class Env;
   ReadTxn(Env* env, MDB_txn* txn) : TxnBase(env, txn, true) {}
+};
+
+// Membership tests of many keys in one read transaction through one cursor. When the next key
+// lies on the leaf page the cursor rests on (keys that come near each other: one stream's
+// event ids, one customer's lines), LMDB searches that page alone instead of descending from
+// the root. Read transactions only; use it while the transaction lives. Not thread-safe.
+class KeyProbe {
+ public:
+  KeyProbe(const ReadTxn& txn, Db db);
+  ~KeyProbe();
+  KeyProbe(const KeyProbe&) = delete;
+  KeyProbe& operator=(const KeyProbe&) = delete;
+  Result<bool> Contains(std::string_view key);
+
+ private:
+  const TxnBase* txn_;
+  Db db_;
+  MDB_cursor* cursor_ = nullptr;
 };
 
 enum class PutMode {

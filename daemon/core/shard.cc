@@ -280,6 +280,9 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     fail_all(Status::Unavailable(txn.status().message()));
     return;
   }
+  // The dedupe look-ups of the job share one cursor: a feed sends one stream's events close
+  // together, and their identities sit side by side in `events`.
+  storage::KeyProbe probe(*txn, Db::kEvents);
   auto job = std::make_unique<Job>();
   // Memory may now be ahead of the store: drop the job and reload once idle.
   auto fail_job = [&](const Status& failure) {
@@ -318,7 +321,7 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     if (pending_.Contains(hash) && InFlightContains(identity, job.get())) {
       duplicate = true;
     } else {
-      Result<bool> stored = txn->Contains(Db::kEvents, identity);
+      Result<bool> stored = probe.Contains(identity);
       if (!stored.ok()) {
         fail_job(stored.status());
         return;

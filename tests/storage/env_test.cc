@@ -4,10 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +57,47 @@ TEST(Env, AFreshStoreGetsTheCurrentSchemaVersionAndEveryDatabase) {
   std::string v;
   ASSERT_TRUE(txn->Get(Db::kMeta, "schema_version", &v).ok());
   EXPECT_EQ(v, std::string("\0\0\0\x02", 4));
+}
+
+TEST(Env, AKeyProbeAnswersLikeContainsInAnyOrderOfKeys) {
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  ASSERT_NE(env, nullptr);
+  std::mt19937 rng(11);
+  std::vector<std::string> stored;
+  {
+    Result<WriteTxn> txn = env->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    for (int i = 0; i < 5000; ++i) {
+      stored.push_back(Cat("ent-", static_cast<int>(rng() % 50), std::string(1, '\0'), "id-",
+                           static_cast<int>(rng() % 100000)));
+      ASSERT_TRUE(txn->Put(Db::kEvents, stored.back(), "x").ok());
+    }
+    ASSERT_TRUE(std::move(*txn).Commit().ok());
+  }
+  std::vector<std::string> probes = stored;
+  for (int i = 0; i < 5000; ++i) {  // absent keys: before, between and after the stored ones
+    probes.push_back(Cat("ent-", static_cast<int>(rng() % 60), std::string(1, '\0'), "id-",
+                         static_cast<int>(rng() % 100000), "x"));
+  }
+  probes.push_back("");            // refused like Contains refuses it
+  probes.push_back("zzzz-after");  // past the last key
+  probes.push_back("a");           // before the first
+  Result<ReadTxn> txn = env->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  for (bool sorted : {false, true}) {
+    if (sorted) std::sort(probes.begin(), probes.end());
+    std::shuffle(probes.begin(), probes.end() - (sorted ? probes.size() : 0), rng);
+    KeyProbe probe(*txn, Db::kEvents);
+    for (const std::string& key : probes) {
+      Result<bool> want = txn->Contains(Db::kEvents, key);
+      Result<bool> got = probe.Contains(key);
+      ASSERT_EQ(got.ok(), want.ok()) << key;
+      if (want.ok()) {
+        EXPECT_EQ(*got, *want) << key;
+      }
+    }
+  }
 }
 
 TEST(Env, AVersionOneStoreIsUpgradedToTheJournalSchemaOnARead_writeOpen) {
