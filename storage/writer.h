@@ -200,6 +200,8 @@ class Writer {
   // Asks the planner for the next window when one is owed and due.
   void MaybeRequestPlan(bool idle);
   void SetFoldedThrough(uint64_t txn_id);
+  // Keeps an applied window's buffers for the planner's next window.
+  void RecyclePlan(std::unique_ptr<FoldPlan> plan);
   bool FoldOwed() const { return journal_last_seq_ >= next_fold_seq_ || plan_ != nullptr; }
   void RunPlanner();
 
@@ -237,6 +239,7 @@ class Writer {
   uint64_t plan_generation_ = 0;       // under mu_: bumped when a whole-journal fold voids plans
   uint64_t wanted_generation_ = 0;     // under mu_
   std::unique_ptr<FoldPlan> ready_plan_;  // under mu_: read, not yet taken by the writer
+  std::unique_ptr<FoldPlan> spare_plan_;  // under mu_: an applied window's buffers, for the next
   uint64_t ready_generation_ = 0;      // under mu_
   std::thread planner_;
   // Writer thread only.
