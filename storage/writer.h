@@ -110,7 +110,7 @@ struct WriterOptions {
   // queue is empty; it is applied a slice per commit, riding in the batches' transactions.
   std::chrono::milliseconds fold_interval{500};
   std::chrono::milliseconds fold_idle_delay{10};
-  size_t fold_window_bytes = size_t{64} << 20;  // journal record bytes per window
+  size_t fold_window_bytes = size_t{128} << 20;  // journal record bytes per window
   // Writes applied per commit: a window's writes over this many commits, at least
   // fold_slice_ops each. Small slices keep each commit short; a window not finished when the
   // next is due delays it, so under heavier load windows grow and slices with them.
