@@ -160,7 +160,7 @@ Status FoldWholeJournal(WriteTxn& txn, uint64_t* ops) {
 Status JournalOverlay(const TxnBase& txn, Db db, std::string_view from, const ScanBound& bound,
                       std::map<std::string, std::optional<std::string>, std::less<>>* overlay) {
   Status decode;
-  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), [&](std::string_view, std::string_view v) {
+  auto each_record = [&](std::string_view, std::string_view v) {
     decode = ForEachJournalOp(v, [&](const JournalOp& op) {
       if (op.db != db || op.key < from || !bound.Admits(op.key)) return;
       auto& slot = (*overlay)[std::string(op.key)];
@@ -171,7 +171,8 @@ Status JournalOverlay(const TxnBase& txn, Db db, std::string_view from, const Sc
       }
     });
     return decode.ok() ? ScanStep::kContinue : ScanStep::kStop;
-  });
+  };
+  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), each_record);
   if (!st.ok()) return st;
   return decode;
 }
@@ -179,29 +180,20 @@ Status JournalOverlay(const TxnBase& txn, Db db, std::string_view from, const Sc
 Status GetWithJournal(const TxnBase& txn, Db db, std::string_view key, std::string* value) {
   std::optional<std::optional<std::string>> written;  // outer: the journal wrote key at all
   Status decode;
-  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), [&](std::string_view, std::string_view v) {
+  auto each_record = [&](std::string_view, std::string_view v) {
     decode = ForEachJournalOp(v, [&](const JournalOp& op) {
       if (op.db != db || op.key != key) return;
       written = op.is_delete ? std::optional<std::string>() : std::optional<std::string>(op.value);
     });
     return decode.ok() ? ScanStep::kContinue : ScanStep::kStop;
-  });
+  };
+  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), each_record);
   if (!st.ok()) return st;
   if (!decode.ok()) return decode;
   if (!written) return txn.Get(db, key, value);
   if (!*written) return Status::NotFound("deleted in the journal");
   *value = std::move(**written);
   return Status::Ok();
-}
-
-Result<bool> JournalEmpty(const TxnBase& txn) {
-  bool empty = true;
-  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), [&](std::string_view, std::string_view) {
-    empty = false;
-    return ScanStep::kStop;
-  });
-  if (!st.ok()) return st;
-  return empty;
 }
 
 }  // namespace meterd::storage

@@ -122,8 +122,8 @@ struct FoldPlan {
 };
 
 // Reads the records with sequence >= from_seq (stopping after the records of the commit whose
-// record passes max_bytes of record bytes) into *plan. Any transaction: a read snapshot off the writer thread, or the
-// writer's own transaction.
+// record passes max_bytes of record bytes) into *plan. Any transaction: a read snapshot off the
+// writer thread, or the writer's own transaction.
 Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, FoldPlan* plan);
 
 // Applies ops [begin, end) of plan to their databases.
@@ -135,9 +135,6 @@ Status DeleteJournalThrough(WriteTxn& txn, uint64_t last_seq);
 // Folds the whole journal inside txn (including records txn itself appended) and empties it.
 // *ops: ops applied. For opening a store, shutting down and barriers.
 Status FoldWholeJournal(WriteTxn& txn, uint64_t* ops);
-
-// Whether the journal of txn's snapshot holds any record.
-Result<bool> JournalEmpty(const TxnBase& txn);
 
 // TxnBase::Scan of a journaled database as if its journal were folded: the records of db with
 // key >= from that bound admits, journal writes overriding and deleting B-tree records, in key
@@ -176,8 +173,8 @@ Status ForEachJournalOp(std::string_view record, Fn&& fn) {
         record.size() - pos < static_cast<size_t>(key_len) + val_len) {
       return Status::Corruption("journal record holds a bad op");
     }
-    JournalOp op{static_cast<Db>(db), kind == JournalRecord::kDelete,
-                 record.substr(pos, key_len), record.substr(pos + key_len, val_len)};
+    JournalOp op{static_cast<Db>(db), kind == JournalRecord::kDelete, record.substr(pos, key_len),
+                 record.substr(pos + key_len, val_len)};
     pos += static_cast<size_t>(key_len) + val_len;
     fn(op);
   }
@@ -193,8 +190,7 @@ Status JournalOverlay(const TxnBase& txn, Db db, std::string_view from, const Sc
                       std::map<std::string, std::optional<std::string>, std::less<>>* overlay);
 
 template <typename Fn>
-Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBound bound,
-                       Fn&& fn) {
+Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBound bound, Fn&& fn) {
   std::map<std::string, std::optional<std::string>, std::less<>> overlay;
   METERD_RETURN_IF_ERROR(JournalOverlay(txn, db, from, bound, &overlay));
   auto next = overlay.begin();
@@ -202,8 +198,8 @@ Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBou
   // Emits overlay writes with keys below `limit` (all when null); false once fn stops.
   auto emit_below = [&](const std::string_view* limit) {
     for (; next != overlay.end() && (limit == nullptr || next->first < *limit); ++next) {
-      if (next->second && fn(std::string_view(next->first), std::string_view(*next->second)) ==
-                              ScanStep::kStop) {
+      if (next->second &&
+          fn(std::string_view(next->first), std::string_view(*next->second)) == ScanStep::kStop) {
         ++next;
         return false;
       }

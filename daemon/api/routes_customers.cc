@@ -325,8 +325,9 @@ void HandleLines(ApiContext* ctx, Request& req, Responder responder) {
   std::string last_key;
   Status decode_status;
   core::StoredLine line;
-  Status st = storage::ScanWithJournal(*txn, storage::Db::kLines, from, storage::ScanBound::Prefix(prefix),
-                        [&](std::string_view k, std::string_view v) {
+  Status st = storage::ScanWithJournal(*txn, storage::Db::kLines, from,
+                                       storage::ScanBound::Prefix(prefix),
+                                       [&](std::string_view k, std::string_view v) {
     storage::KeyReader reader(k.substr(prefix.size()));
     std::string meter, ent, resource;
     uint32_t d = 0;
@@ -377,8 +378,9 @@ void HandleUnknownUsage(ApiContext* ctx, Request& req, Responder responder) {
   size_t n = 0;
   std::optional<std::string> next;
   std::string last_key;
-  Status st = storage::ScanWithJournal(*txn, storage::Db::kUnknownLines, from, storage::ScanBound::None(),
-                        [&](std::string_view k, std::string_view v) {
+  Status st = storage::ScanWithJournal(*txn, storage::Db::kUnknownLines, from,
+                                       storage::ScanBound::None(),
+                                       [&](std::string_view k, std::string_view v) {
     storage::KeyReader reader(k);
     std::string ent, meter, resource;
     uint32_t d = 0;

@@ -300,106 +300,107 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
   char expiry[storage::kEventValueSize];
 
   for (UsageItem& item : items) {
-  const std::shared_ptr<UsageRequest>& request = item.request;
-  UsagePart& part = job->parts.emplace_back();
-  part.request = request;
-  for (uint32_t index : item.events) {
-    const ingest::UsageEvent& ev = request->batch.events()[index];
-    const rating::Entitlement* ent = snap.FindEntitlement(ev.entitlement_id);
-    const rating::Customer* cust = ent ? snap.FindCustomer(ent->customer_id) : nullptr;
-    std::string_view owner = cust ? std::string_view(cust->customer_id) : ev.entitlement_id;
-    size_t owner_shard = engine_->ShardOf(owner);
-    if (owner_shard != index_) {  // the reference data moved it since routing
-      forward[owner_shard % shard_count].push_back(index);
-      continue;
-    }
-    kb_.Clear();
-    keys::Event(&kb_, ev.entitlement_id, ev.id);
-    std::string_view identity = kb_.view();
-    uint64_t hash = storage::HashForKey(identity).lo;
-    bool duplicate = false;
-    if (pending_.Contains(hash) && InFlightContains(identity, job.get())) {
-      duplicate = true;
-    } else {
-      Result<bool> stored = probe.Contains(identity);
-      if (!stored.ok()) {
-        fail_job(stored.status());
-        return;
+    const std::shared_ptr<UsageRequest>& request = item.request;
+    UsagePart& part = job->parts.emplace_back();
+    part.request = request;
+    for (uint32_t index : item.events) {
+      const ingest::UsageEvent& ev = request->batch.events()[index];
+      const rating::Entitlement* ent = snap.FindEntitlement(ev.entitlement_id);
+      const rating::Customer* cust = ent ? snap.FindCustomer(ent->customer_id) : nullptr;
+      std::string_view owner = cust ? std::string_view(cust->customer_id) : ev.entitlement_id;
+      size_t owner_shard = engine_->ShardOf(owner);
+      if (owner_shard != index_) {  // the reference data moved it since routing
+        forward[owner_shard % shard_count].push_back(index);
+        continue;
       }
-      duplicate = *stored;
-    }
-    if (duplicate) {
-      ++job->duplicates;
-      ++part.duplicates;
-      continue;
-    }
-    pending_.Increment(hash);
-    job->identity_hashes.push_back(hash);
-    AppendLength(&job->identities, identity);
-    storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
-    job->writes.Put(Db::kEvents, identity, std::string_view(expiry, sizeof expiry));
-    ++job->accepted;
-    ++part.accepted;
-
-    if (cust) {
-      rating::Month month = rating::MonthOf(ev.usage_date);
-      LedgerEntry* entry = last_entry;
-      if (!entry || month != last_month || last_customer != cust->customer_id) {
-        Result<LedgerEntry*> got = GetLedger(*txn, cust->customer_id, month);
-        if (!got.ok()) {
-          fail_job(got.status());
-          return;
-        }
-        entry = *got;
-        last_entry = entry;
-        last_customer = cust->customer_id;
-        last_month = month;
-      }
-      entry->ledger.AddQuantity(
-          rating::LineKey{ev.entitlement_id, ev.meter_id, ev.resource_uri, ev.usage_date},
-          ev.quantity);
-      if (!entry->touched) {
-        entry->touched = true;
-        touched_.push_back(entry);
-      }
-    } else {
       kb_.Clear();
-      keys::UnknownLine(&kb_, ev.entitlement_id, ev.meter_id, DateKey(ev.usage_date),
-                        ev.resource_uri);
-      std::string key(kb_.view());
-      auto it = unknown_.find(key);
-      if (it == unknown_.end()) {
-        Decimal stored_qty;
-        Status st = ReadJournal() ? storage::GetWithJournal(*txn, Db::kUnknownLines, key, &scratch_)
-                                  : txn->Get(Db::kUnknownLines, key, &scratch_);
-        if (st.ok()) {
-          std::string ignored_uri;
-          st = DecodeUnknownLine(scratch_, &stored_qty, &ignored_uri);
-        } else if (st.code() == StatusCode::kNotFound) {
-          st = Status::Ok();
-        }
-        if (!st.ok()) {
-          fail_job(st);
+      keys::Event(&kb_, ev.entitlement_id, ev.id);
+      std::string_view identity = kb_.view();
+      uint64_t hash = storage::HashForKey(identity).lo;
+      bool duplicate = false;
+      if (pending_.Contains(hash) && InFlightContains(identity, job.get())) {
+        duplicate = true;
+      } else {
+        Result<bool> stored = probe.Contains(identity);
+        if (!stored.ok()) {
+          fail_job(stored.status());
           return;
         }
-        it = unknown_.emplace(key, stored_qty).first;
+        duplicate = *stored;
       }
-      it->second += ev.quantity;
-      EncodeUnknownLine(it->second, ev.resource_uri, &scratch_);
-      job->writes.Put(Db::kUnknownLines, key, scratch_);
-      ++job->line_writes[static_cast<size_t>(rating::UnratedReason::kUnknownEntitlement)];
+      if (duplicate) {
+        ++job->duplicates;
+        ++part.duplicates;
+        continue;
+      }
+      pending_.Increment(hash);
+      job->identity_hashes.push_back(hash);
+      AppendLength(&job->identities, identity);
+      storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
+      job->writes.Put(Db::kEvents, identity, std::string_view(expiry, sizeof expiry));
+      ++job->accepted;
+      ++part.accepted;
+
+      if (cust) {
+        rating::Month month = rating::MonthOf(ev.usage_date);
+        LedgerEntry* entry = last_entry;
+        if (!entry || month != last_month || last_customer != cust->customer_id) {
+          Result<LedgerEntry*> got = GetLedger(*txn, cust->customer_id, month);
+          if (!got.ok()) {
+            fail_job(got.status());
+            return;
+          }
+          entry = *got;
+          last_entry = entry;
+          last_customer = cust->customer_id;
+          last_month = month;
+        }
+        entry->ledger.AddQuantity(
+            rating::LineKey{ev.entitlement_id, ev.meter_id, ev.resource_uri, ev.usage_date},
+            ev.quantity);
+        if (!entry->touched) {
+          entry->touched = true;
+          touched_.push_back(entry);
+        }
+      } else {
+        kb_.Clear();
+        keys::UnknownLine(&kb_, ev.entitlement_id, ev.meter_id, DateKey(ev.usage_date),
+                          ev.resource_uri);
+        std::string key(kb_.view());
+        auto it = unknown_.find(key);
+        if (it == unknown_.end()) {
+          Decimal stored_qty;
+          Status st = ReadJournal()
+                          ? storage::GetWithJournal(*txn, Db::kUnknownLines, key, &scratch_)
+                          : txn->Get(Db::kUnknownLines, key, &scratch_);
+          if (st.ok()) {
+            std::string ignored_uri;
+            st = DecodeUnknownLine(scratch_, &stored_qty, &ignored_uri);
+          } else if (st.code() == StatusCode::kNotFound) {
+            st = Status::Ok();
+          }
+          if (!st.ok()) {
+            fail_job(st);
+            return;
+          }
+          it = unknown_.emplace(key, stored_qty).first;
+        }
+        it->second += ev.quantity;
+        EncodeUnknownLine(it->second, ev.resource_uri, &scratch_);
+        job->writes.Put(Db::kUnknownLines, key, scratch_);
+        ++job->line_writes[static_cast<size_t>(rating::UnratedReason::kUnknownEntitlement)];
+      }
     }
-  }
-  // Events the reference data moved to another shard since routing: their own slices there.
-  for (size_t s = 0; s < shard_count; ++s) {
-    if (forward[s].empty()) continue;
-    request->parts_pending.fetch_add(1, std::memory_order_acq_rel);
-    Shard* target = engine_->shards_[s].get();
-    auto forwarded = std::make_shared<std::vector<UsageItem>>(1);
-    (*forwarded)[0] = UsageItem{request, std::move(forward[s])};
-    forward[s] = {};
-    target->PostControl([target, forwarded] { target->ProcessUsage(*forwarded); });
-  }
+    // Events the reference data moved to another shard since routing: their own slices there.
+    for (size_t s = 0; s < shard_count; ++s) {
+      if (forward[s].empty()) continue;
+      request->parts_pending.fetch_add(1, std::memory_order_acq_rel);
+      Shard* target = engine_->shards_[s].get();
+      auto forwarded = std::make_shared<std::vector<UsageItem>>(1);
+      (*forwarded)[0] = UsageItem{request, std::move(forward[s])};
+      forward[s] = {};
+      target->PostControl([target, forwarded] { target->ProcessUsage(*forwarded); });
+    }
   }
 
   uint64_t changed = 0;
@@ -413,7 +414,9 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     // Nothing to commit (every event a duplicate): count them here, as OnCommitted would, or
     // a re-sent batch shows no duplicates in the metrics at all.
     engine_->counters_.events_duplicate.fetch_add(job->duplicates, std::memory_order_relaxed);
-    for (const UsagePart& p : job->parts) FinishPart(p.request, Status::Ok(), p.accepted, p.duplicates);
+    for (const UsagePart& p : job->parts) {
+      FinishPart(p.request, Status::Ok(), p.accepted, p.duplicates);
+    }
     return;
   }
   Submit(std::move(job));

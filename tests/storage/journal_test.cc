@@ -6,10 +6,10 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <thread>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/writer.h"
@@ -62,7 +62,8 @@ TEST(Journal, ARecordDecodesToItsOpsInOrder) {
     seen.push_back(Cat(static_cast<int>(op.db), op.is_delete ? "-" : "+", op.key, "=", op.value));
   });
   ASSERT_TRUE(st.ok());
-  EXPECT_EQ(seen, (std::vector<std::string>{"1+e1=x", "3-u=", Cat("2+", std::string("k\0y", 3), "=")}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"1+e1=x", "3-u=", Cat("2+", std::string("k\0y", 3), "=")}));
 }
 
 TEST(Journal, ATruncatedOrForeignRecordIsCorruption) {
@@ -140,7 +141,7 @@ TEST(Journal, AWindowCutAtItsByteBudgetEndsWithWholeCommitsAndSaysWhichOnes) {
   ASSERT_TRUE(txn.ok());
   FoldPlan plan;
   ASSERT_TRUE(BuildFoldPlan(*txn, 0, 1, &plan).ok());  // the first record crosses the budget
-  EXPECT_EQ(plan.records, 2u);                          // ... and its commit's other record
+  EXPECT_EQ(plan.records, 2u);                         // ... and its commit's other record
   EXPECT_EQ(plan.folds_through, txn_ids[0]);
   EXPECT_TRUE(plan.cut);
   FoldPlan rest;
@@ -326,8 +327,8 @@ TEST(Journal, TheWriterFoldsWindowsInSlicesWhileJobsKeepComingAndLastWriteWins) 
 }
 
 TEST(Journal, IngestIsHeldBackWhileTheFoldIsAWindowBehind) {
-  // Windows cut at their byte budget twice in a row mean the journal outgrew the fold: the writer refuses
-  // reservations (usage waits in the shard queues, then 429) until a window takes the rest.
+  // Windows cut at their byte budget twice in a row mean the journal outgrew the fold: the writer
+  // refuses reservations (usage waits in the shard queues, then 429) until a window takes the rest.
   // With a budget of one byte every window that meets two commits is cut.
   TempDir dir;
   auto env = MustOpen(dir.path());
