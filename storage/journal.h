@@ -197,7 +197,10 @@ Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBou
   bool stopped = false;
   // Emits overlay writes with keys below `limit` (all when null); false once fn stops.
   auto emit_below = [&](const std::string_view* limit) {
-    for (; next != overlay.end() && (limit == nullptr || next->first < *limit); ++next) {
+    // compare(), not operator<: clang 14 with libstdc++ 12 cannot rewrite string < string_view.
+    for (; next != overlay.end() &&
+           (limit == nullptr || std::string_view(next->first).compare(*limit) < 0);
+         ++next) {
       if (next->second &&
           fn(std::string_view(next->first), std::string_view(*next->second)) == ScanStep::kStop) {
         ++next;
@@ -211,7 +214,8 @@ Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBou
       stopped = true;
       return ScanStep::kStop;
     }
-    if (next != overlay.end() && next->first == k) {  // the journal's write wins
+    // The journal's write wins.
+    if (next != overlay.end() && std::string_view(next->first).compare(k) == 0) {
       const auto& written = next->second;
       ++next;
       if (!written) return ScanStep::kContinue;

@@ -208,42 +208,47 @@ Result<uint64_t> JournalLastSeq(const WriteTxn& txn) {
 }
 }  // namespace
 
-Status Writer::FoldEverything() {
+Status Writer::CommitOwnTxn(const std::function<Status(WriteTxn&)>& apply, uint64_t* txn_id) {
   for (int attempt = 0;; ++attempt) {
     Result<MDB_txn*> raw = env_->BeginRaw(0);
     if (!raw.ok()) return raw.status();
     WriteTxn txn(env_, *raw, /*holds_gate=*/true, /*borrowed=*/true);
-    uint64_t ops = 0;
-    Status st = FoldWholeJournal(txn, &ops);
-    const uint64_t txn_id = txn.id();
+    Status st = apply(txn);
+    *txn_id = txn.id();
     if (st.ok()) st = txn.CommitOwned();
-    if (!st.ok()) {
-      const int rc = txn.fatal_rc();
-      txn.End();
-      if (rc == MDB_MAP_FULL && attempt < 8 && env_->Grow().ok()) {
-        stats_.map_growths.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      return st;
+    if (st.ok()) return st;
+    const int rc = txn.fatal_rc();
+    txn.End();  // a growth needs it gone
+    if (rc == MDB_MAP_FULL && attempt < 8 && env_->Grow().ok()) {
+      stats_.map_growths.fetch_add(1, std::memory_order_relaxed);
+      continue;  // apply runs again on the grown map
     }
-    stats_.fold_ops.fetch_add(ops, std::memory_order_relaxed);
-    // A transaction that changed nothing commits nothing: LMDB gives its id to the next one.
-    const uint64_t committed_id = ops > 0 ? txn_id : txn_id - 1;
-    if (committed_id > stats_.last_txn_id.load(std::memory_order_relaxed)) {
-      stats_.last_txn_id.store(committed_id, std::memory_order_release);
-    }
-    {
-      std::lock_guard lock(mu_);
-      ++plan_generation_;  // windows planned before this fold are void
-    }
-    plan_.reset();
-    plan_pending_ = false;
-    journal_last_seq_ = 0;  // empty now; later records get higher sequences than any planned
-    cut_windows_ = 0;
-    fold_behind_.store(false, std::memory_order_relaxed);
-    SetFoldedThrough(committed_id);
-    return Status::Ok();
+    return st;
   }
+}
+
+Status Writer::FoldEverything() {
+  uint64_t ops = 0;
+  uint64_t txn_id = 0;
+  METERD_RETURN_IF_ERROR(
+      CommitOwnTxn([&](WriteTxn& txn) { return FoldWholeJournal(txn, &ops); }, &txn_id));
+  stats_.fold_ops.fetch_add(ops, std::memory_order_relaxed);
+  // A transaction that changed nothing commits nothing: LMDB gives its id to the next one.
+  const uint64_t committed_id = ops > 0 ? txn_id : txn_id - 1;
+  if (committed_id > stats_.last_txn_id.load(std::memory_order_relaxed)) {
+    stats_.last_txn_id.store(committed_id, std::memory_order_release);
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++plan_generation_;  // windows planned before this fold are void
+  }
+  plan_.reset();
+  plan_pending_ = false;
+  journal_last_seq_ = 0;  // empty now; later records get higher sequences than any planned
+  cut_windows_ = 0;
+  fold_behind_.store(false, std::memory_order_relaxed);
+  SetFoldedThrough(committed_id);
+  return Status::Ok();
 }
 
 Status Writer::ApplyFoldSlice(WriteTxn& txn, bool whole, size_t* slice_end) {
@@ -284,31 +289,26 @@ void Writer::RecyclePlan(std::unique_ptr<FoldPlan> plan) {
 
 void Writer::FoldOnly() {
   if (!plan_) return;
-  for (int attempt = 0;; ++attempt) {
-    Result<MDB_txn*> raw = env_->BeginRaw(0);
-    if (!raw.ok()) return;  // retried after the next idle delay
-    WriteTxn txn(env_, *raw, /*holds_gate=*/true, /*borrowed=*/true);
-    size_t slice_end = 0;
-    Status st = ApplyFoldSlice(txn, /*whole=*/false, &slice_end);
-    Result<uint64_t> last = st.ok() ? JournalLastSeq(txn) : Result<uint64_t>(st);
-    const uint64_t txn_id = txn.id();
-    if (last.ok()) st = txn.CommitOwned(); else st = last.status();
-    if (!st.ok()) {
-      const int rc = txn.fatal_rc();
-      txn.End();
-      if (rc == MDB_MAP_FULL && attempt < 8 && env_->Grow().ok()) {
-        stats_.map_growths.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      stats_.batches_failed.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    stats_.commits.fetch_add(1, std::memory_order_relaxed);
-    stats_.fold_only_commits.fetch_add(1, std::memory_order_relaxed);
-    stats_.last_txn_id.store(txn_id, std::memory_order_release);
-    AfterCommit(txn_id, slice_end, *last);
+  size_t slice_end = 0;
+  uint64_t last_seq = 0;
+  uint64_t txn_id = 0;
+  Status st = CommitOwnTxn(
+      [&](WriteTxn& txn) {
+        METERD_RETURN_IF_ERROR(ApplyFoldSlice(txn, /*whole=*/false, &slice_end));
+        Result<uint64_t> last = JournalLastSeq(txn);
+        if (!last.ok()) return last.status();
+        last_seq = *last;
+        return Status::Ok();
+      },
+      &txn_id);
+  if (!st.ok()) {  // retried after the next idle delay
+    stats_.batches_failed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  stats_.commits.fetch_add(1, std::memory_order_relaxed);
+  stats_.fold_only_commits.fetch_add(1, std::memory_order_relaxed);
+  stats_.last_txn_id.store(txn_id, std::memory_order_release);
+  AfterCommit(txn_id, slice_end, last_seq);
 }
 
 void Writer::MaybeRequestPlan(bool idle) {

@@ -188,6 +188,9 @@ class Writer {
   bool NoSpace(int rc, Status* status) const;
 
   // --- the journal fold (writer thread unless noted) ---
+  // Runs apply in a write transaction of its own and commits it, growing the map and running
+  // apply again when it fills. *txn_id: the transaction's id.
+  Status CommitOwnTxn(const std::function<Status(WriteTxn&)>& apply, uint64_t* txn_id);
   // Folds the whole journal in one transaction of its own (start, stop, barriers).
   Status FoldEverything();
   // In txn (before its commit): the next slice of the active window, and the window's records
