@@ -194,7 +194,6 @@ void Writer::SetFoldedThrough(uint64_t txn_id) {
     folded_through_.store(txn_id, std::memory_order_release);
   }
   folded_cv_.notify_all();
-  if (options_.on_folded) options_.on_folded(txn_id);
 }
 
 namespace {
@@ -251,13 +250,12 @@ Status Writer::FoldEverything() {
   return Status::Ok();
 }
 
-Status Writer::ApplyFoldSlice(WriteTxn& txn, bool whole, size_t* slice_end) {
+Status Writer::ApplyFoldSlice(WriteTxn& txn, size_t* slice_end) {
   *slice_end = 0;
   if (!plan_ || plan_->fully_applied()) return Status::Ok();
-  const size_t n = whole ? plan_->ops.size()
-                         : std::max(options_.fold_slice_ops,
-                                    plan_->ops.size() /
-                                        std::max<size_t>(options_.fold_slices_per_window, 1));
+  const size_t n =
+      std::max(options_.fold_slice_ops,
+               plan_->ops.size() / std::max<size_t>(options_.fold_slices_per_window, 1));
   const size_t end = std::min(plan_->ops.size(), plan_->applied + n);
   METERD_RETURN_IF_ERROR(ApplyFoldOps(txn, *plan_, plan_->applied, end));
   if (end == plan_->ops.size()) METERD_RETURN_IF_ERROR(DeleteJournalThrough(txn, plan_->last_seq));
@@ -294,7 +292,7 @@ void Writer::FoldOnly() {
   uint64_t txn_id = 0;
   Status st = CommitOwnTxn(
       [&](WriteTxn& txn) {
-        METERD_RETURN_IF_ERROR(ApplyFoldSlice(txn, /*whole=*/false, &slice_end));
+        METERD_RETURN_IF_ERROR(ApplyFoldSlice(txn, &slice_end));
         Result<uint64_t> last = JournalLastSeq(txn);
         if (!last.ok()) return last.status();
         last_seq = *last;
@@ -529,7 +527,7 @@ void Writer::ProcessBatch(size_t begin, size_t end) {
     uint64_t journal_last_seq = 0;
     if (!rerun && env_rc == 0 && live > 0) {
       // The fold rides in the batch's transaction: no commit (and no sync) of its own.
-      Status fold = ApplyFoldSlice(txn, /*whole=*/false, &slice_end);
+      Status fold = ApplyFoldSlice(txn, &slice_end);
       Result<uint64_t> last = fold.ok() ? JournalLastSeq(txn) : Result<uint64_t>(fold);
       if (last.ok()) {
         journal_last_seq = *last;

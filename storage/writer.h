@@ -116,8 +116,6 @@ struct WriterOptions {
   // next is due delays it, so under heavier load windows grow and slices with them.
   size_t fold_slices_per_window = 32;
   size_t fold_slice_ops = 2048;
-  // On the writer thread whenever folded_through() advances.
-  std::function<void(uint64_t folded_through)> on_folded;
   // Test seam: called before each commit with a 1-based batch counter; a non-OK result aborts
   // that batch and fails all its jobs with it, as a failed commit would.
   std::function<Status(uint64_t batch)> fault_for_testing;
@@ -195,7 +193,7 @@ class Writer {
   Status FoldEverything();
   // In txn (before its commit): the next slice of the active window, and the window's records
   // once the slice completes it. *slice_end: where the window's applied mark moves on commit.
-  Status ApplyFoldSlice(WriteTxn& txn, bool whole, size_t* slice_end);
+  Status ApplyFoldSlice(WriteTxn& txn, size_t* slice_end);
   // After txn committed as txn_id: moves the applied mark, finishes a completed window.
   void AfterCommit(uint64_t txn_id, size_t slice_end, uint64_t journal_last_seq);
   // A commit carrying no job: applies a slice of the active window.
