@@ -471,7 +471,9 @@ int64_t WebhookService::DeliverDue() {
           delay = std::min(delay, cap);
           int64_t half = delay / 2;
           delay = half + static_cast<int64_t>(jitter() % static_cast<uint64_t>(half + 1));
-          e.state.next_attempt_ns = now + delay;
+          // Timed from the failed answer, not from before the scan and the send: a receiver
+          // must see at least the back-off between two attempts however slow the first was.
+          e.state.next_attempt_ns = WallNanos() + delay;
           next_due = std::min(next_due, e.state.next_attempt_ns);
         }
       }
