@@ -148,6 +148,9 @@ int Run(const config::Config& cfg, const std::function<Result<config::Config>()>
   engine_options.shard_queue_capacity = static_cast<size_t>(cfg.ingest.shard_queue_capacity);
   engine_options.retention_days = cfg.rating.dedupe_retention_days;
   engine_options.review_interval = cfg.ingest.review_interval;
+  engine_options.dedupe_filter_max_bytes = cfg.ingest.dedupe_filter_max_bytes;
+  engine_options.dedupe_filter_initial_keys =
+      static_cast<uint64_t>(cfg.ingest.dedupe_filter_initial_keys);
   if (rating::Decimal::Parse(cfg.rating.pec_rate, &engine_options.rating.pec_rate) !=
       rating::DecimalError::kOk) {
     lifecycle::LogError("bad rating.pec_rate");

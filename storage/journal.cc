@@ -177,6 +177,19 @@ Status JournalOverlay(const TxnBase& txn, Db db, std::string_view from, const Sc
   return decode;
 }
 
+Result<uint64_t> CountJournalPuts(const TxnBase& txn, Db db) {
+  uint64_t puts = 0;
+  Status decode;
+  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), [&](std::string_view,
+                                                                 std::string_view v) {
+    decode = ForEachJournalOp(v, [&](const JournalOp& op) { puts += op.db == db && !op.is_delete; });
+    return decode.ok() ? ScanStep::kContinue : ScanStep::kStop;
+  });
+  if (!st.ok()) return st;
+  if (!decode.ok()) return decode;
+  return puts;
+}
+
 Status GetWithJournal(const TxnBase& txn, Db db, std::string_view key, std::string* value) {
   std::optional<std::optional<std::string>> written;  // outer: the journal wrote key at all
   Status decode;

@@ -144,6 +144,15 @@ Status FoldWholeJournal(WriteTxn& txn, uint64_t* ops);
 template <typename Fn>
 Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBound bound, Fn&& fn);
 
+// Puts to db that the journal of txn's snapshot holds (reads every record).
+Result<uint64_t> CountJournalPuts(const TxnBase& txn, Db db);
+
+// Every key of db in txn's snapshot: the B-tree's, then those its journal wrote (including
+// keys a later write deleted, and keys already folded, again). A superset in no useful order,
+// for building filters over db. fn: ScanStep(std::string_view key).
+template <typename Fn>
+Status ForEachKeyWithJournal(const TxnBase& txn, Db db, Fn&& fn);
+
 // ---------------------------------------------------------------- implementation
 
 namespace journal_detail {
@@ -234,6 +243,27 @@ Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBou
   if (!st.ok() || stopped) return st;
   emit_below(nullptr);
   return Status::Ok();
+}
+
+template <typename Fn>
+Status ForEachKeyWithJournal(const TxnBase& txn, Db db, Fn&& fn) {
+  bool stopped = false;
+  METERD_RETURN_IF_ERROR(txn.Scan(db, {}, ScanBound::None(), [&](std::string_view k,
+                                                                  std::string_view) {
+    stopped = fn(k) == ScanStep::kStop;
+    return stopped ? ScanStep::kStop : ScanStep::kContinue;
+  }));
+  if (stopped) return Status::Ok();
+  Status decode;
+  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), [&](std::string_view,
+                                                                 std::string_view v) {
+    decode = ForEachJournalOp(v, [&](const JournalOp& op) {
+      if (!stopped && op.db == db && !op.is_delete) stopped = fn(op.key) == ScanStep::kStop;
+    });
+    return decode.ok() && !stopped ? ScanStep::kContinue : ScanStep::kStop;
+  });
+  if (!st.ok()) return st;
+  return decode;
 }
 
 }  // namespace meterd::storage

@@ -574,6 +574,20 @@ const std::vector<Option>& Options() {
         "ingest.writer_queue_capacity", "writer-queue-capacity", "METERD_WRITER_QUEUE_CAPACITY",
         "Batches waiting for the storage writer; when full, 429.",
         [](Config& c) -> int& { return c.ingest.writer_queue_capacity; }, 1, 1'000'000));
+    v.push_back(BytesOption<uint64_t>(
+        "ingest.dedupe_filter_max", "dedupe-filter-max", "METERD_DEDUPE_FILTER_MAX",
+        "Most memory for the dedupe filter, which spares the store a look-up for each new "
+        "event identity (12 bits per stored identity; past this it errs more often, still "
+        "exact). 0 turns it off: every identity is looked up in the store.",
+        [](Config& c) -> uint64_t& { return c.ingest.dedupe_filter_max_bytes; }, 0,
+        uint64_t{64} << 30));
+    v.push_back(IntOption<int64_t>(
+        "ingest.dedupe_filter_initial_keys", "dedupe-filter-initial-keys",
+        "METERD_DEDUPE_FILTER_INITIAL_KEYS",
+        "Identities the first dedupe filter holds before it is rebuilt larger (each rebuild "
+        "sizes for twice the stored identities).",
+        [](Config& c) -> int64_t& { return c.ingest.dedupe_filter_initial_keys; }, 1,
+        int64_t{1} << 40));
     v.push_back(DurationOption(
         "ingest.review_interval", "review-interval", "METERD_REVIEW_INTERVAL",
         "How often shard workers review budget forecasts for a new month and forget cached "

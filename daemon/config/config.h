@@ -62,6 +62,9 @@ struct IngestConfig {
   int shard_queue_capacity = 256;   // batches per shard queue; full: 429
   int parse_queue_capacity = 64;    // usage bodies parsing or waiting to parse; full: 429
   int writer_queue_capacity = 256;  // batches waiting for the storage writer; full: 429
+  // The dedupe filter (daemon/core/identity_filter.h): at most this much memory, 0: off.
+  uint64_t dedupe_filter_max_bytes = uint64_t{256} << 20;
+  int64_t dedupe_filter_initial_keys = int64_t{1} << 20;
   // Shard workers' timer: forecast review on a month change, eviction of cold cached months.
   std::chrono::milliseconds review_interval{30'000};
 };

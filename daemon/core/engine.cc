@@ -4,10 +4,14 @@
 #include <future>
 #include <set>
 
+#include "common/thread_name.h"
+#include "daemon/core/identity_filter.h"
 #include "daemon/core/records.h"
 #include "daemon/core/reference_codec.h"
 #include "daemon/core/shard.h"
 #include "daemon/ingest/json_fields.h"
+#include "daemon/lifecycle/log.h"
+#include "storage/journal.h"
 #include "storage/schema.h"
 
 namespace meterd::core {
@@ -93,13 +97,112 @@ Status Engine::Start() {
       return st.code() == StatusCode::kNotFound ? Status::Ok() : st;
     }));
   }
+  if (options_.dedupe_filter_max_bytes > 0) {
+    filter_stop_.store(false);
+    filter_wanted_ = true;
+    filter_thread_ = std::thread([this] { RunIdentityFilterBuilder(); });
+  }
   return Status::Ok();
 }
 
 void Engine::Stop() {
   if (!started_) return;
   started_ = false;
+  // The builder first: it waits on the shards.
+  {
+    std::lock_guard<std::mutex> lock(filter_mu_);
+    filter_stop_.store(true);
+  }
+  filter_cv_.notify_all();
+  if (filter_thread_.joinable()) filter_thread_.join();
   for (auto& s : shards_) s->Stop();
+}
+
+// ---------------------------------------------------------------- dedupe filter
+
+void Engine::RequestIdentityFilterRebuild() {
+  {
+    std::lock_guard<std::mutex> lock(filter_mu_);
+    if (filter_wanted_) return;
+    filter_wanted_ = true;
+  }
+  filter_cv_.notify_all();
+}
+
+void Engine::RunIdentityFilterBuilder() {
+  SetCurrentThreadName("meterd-dedupe");
+  (void)MarkCurrentThreadBackground();  // a failure is reported once by main's parse threads
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(filter_mu_);
+      filter_cv_.wait(lock, [&] { return filter_wanted_ || filter_stop_.load(); });
+      if (filter_stop_.load()) return;
+    }
+    Status st = BuildIdentityFilter();
+    if (filter_stop_.load()) return;
+    std::unique_lock<std::mutex> lock(filter_mu_);
+    if (st.ok()) {
+      filter_wanted_ = false;
+      continue;
+    }
+    // The shards keep asking the store (or the previous filter): correct, only slower.
+    counters_.dedupe_filter_build_failures.fetch_add(1, std::memory_order_relaxed);
+    lifecycle::LogWarning("dedupe filter build failed (retrying in 10 s): " + st.ToString());
+    filter_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return filter_stop_.load(); });
+  }
+}
+
+Status Engine::BuildIdentityFilter() {
+  uint64_t stored = 0;
+  {
+    Result<storage::ReadTxn> txn = env_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    Result<uint64_t> count = txn->Count(Db::kEvents);
+    if (!count.ok()) return count.status();
+    Result<uint64_t> journaled = storage::CountJournalPuts(*txn, Db::kEvents);
+    if (!journaled.ok()) return journaled.status();
+    stored = *count + *journaled;
+  }
+  // Twice what the store holds: the filter then takes as many new identities again before
+  // the next rebuild, so rebuilding costs a constant share of ingest.
+  auto filter = std::make_shared<IdentityFilter>(
+      std::max(options_.dedupe_filter_initial_keys, 2 * stored), options_.dedupe_filter_max_bytes);
+  // From here every identity a shard accepts reaches the new filter, and so do those of its
+  // jobs not yet committed; everything committed before the scan's snapshot is in the scan.
+  METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
+    s.BeginIdentityFilter(filter);
+    return Status::Ok();
+  }));
+  auto abandon = [&](Status failure) {
+    Status ignored = Broadcast([](Shard& s) {
+      s.AbandonIdentityFilter();
+      return Status::Ok();
+    });
+    (void)ignored;
+    return failure;
+  };
+  uint64_t scanned = 0;
+  {
+    Result<storage::ReadTxn> txn = env_->BeginRead();
+    if (!txn.ok()) return abandon(txn.status());
+    Status st = storage::ForEachKeyWithJournal(*txn, Db::kEvents, [&](std::string_view key) {
+      filter->Insert(storage::HashForKey(key));
+      ++scanned;
+      return filter_stop_.load(std::memory_order_relaxed) ? storage::ScanStep::kStop
+                                                          : storage::ScanStep::kContinue;
+    });
+    if (!st.ok()) return abandon(st);
+    if (filter_stop_.load()) return abandon(Status::Unavailable("stopping"));
+  }
+  filter->CountInserted(scanned);
+  METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
+    s.ActivateIdentityFilter(filter);
+    return Status::Ok();
+  }));
+  counters_.dedupe_filter_builds.fetch_add(1, std::memory_order_relaxed);
+  counters_.dedupe_filter_bytes.store(filter->bytes(), std::memory_order_relaxed);
+  counters_.dedupe_filter_capacity.store(filter->capacity(), std::memory_order_relaxed);
+  return Status::Ok();
 }
 
 void Engine::NotifyCommit() {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -50,6 +51,10 @@ struct EngineOptions {
   std::optional<rating::AnomalyParams> anomaly = rating::AnomalyParams{};
   // After each commit that carried alerts (on the writer thread; return quickly).
   std::function<void()> on_alerts_committed;
+  // The dedupe filter (identity_filter.h): at most this much memory; 0 turns it off. The first
+  // filter holds at least filter_initial_keys; each rebuild sizes for twice the identities.
+  uint64_t dedupe_filter_max_bytes = uint64_t{256} << 20;
+  uint64_t dedupe_filter_initial_keys = uint64_t{1} << 20;
 };
 
 // One POST /v1/usage: the parsed batch stays alive (owned here) until `done` ran.
@@ -152,6 +157,15 @@ class Engine {
     // Usage bodies parsing or waiting to parse (all intakes).
     std::atomic<int64_t> usage_bodies_parsing{0};
     std::atomic<uint64_t> alerts_fired{0};
+    // Dedupe look-ups: answered by the filter alone, or by the store (after the filter's
+    // "maybe", or with no filter yet); store look-ups that found nothing after a "maybe".
+    std::atomic<uint64_t> dedupe_filter_answers{0};
+    std::atomic<uint64_t> dedupe_store_lookups{0};
+    std::atomic<uint64_t> dedupe_filter_false_positives{0};
+    std::atomic<uint64_t> dedupe_filter_builds{0};
+    std::atomic<uint64_t> dedupe_filter_build_failures{0};
+    std::atomic<uint64_t> dedupe_filter_bytes{0};     // the active filter's
+    std::atomic<uint64_t> dedupe_filter_capacity{0};  // identities it holds at its error rate
   };
   const Counters& counters() const { return counters_; }
   // Month ledgers and their daily lines held in the shards' memory (any thread).
@@ -174,6 +188,12 @@ class Engine {
   // Runs fn on every shard thread and waits for all of them.
   Status Broadcast(const std::function<Status(Shard&)>& fn);
   Status RunOnShard(size_t shard, const std::function<Status(Shard&)>& fn);
+  // The dedupe filter's builder thread: builds the first filter after Start, then a larger one
+  // whenever a shard reports the active one full.
+  void RunIdentityFilterBuilder();
+  Status BuildIdentityFilter();
+  // Any thread: the active filter holds its capacity.
+  void RequestIdentityFilterRebuild();
 
   storage::Env* const env_;
   storage::Writer* const writer_;
@@ -186,6 +206,11 @@ class Engine {
   std::condition_variable alert_cv_;
   Counters counters_;
   bool started_ = false;
+  std::thread filter_thread_;
+  std::mutex filter_mu_;
+  std::condition_variable filter_cv_;
+  bool filter_wanted_ = false;
+  std::atomic<bool> filter_stop_{false};
 };
 
 }  // namespace meterd::core

@@ -100,6 +100,26 @@ class EngineCollectable : public prometheus::Collectable {
                          MetricType::Gauge,
                          {Value(static_cast<double>(c.usage_bodies_parsing.load()), {{"stage", "parse"}}),
                           Value(static_cast<double>(engine_.QueuedUsageSlices()), {{"stage", "shards"}})}));
+    out.push_back(Family("meterd_dedupe_lookups_total",
+                         "Dedupe look-ups of identities not in flight, by what answered: the "
+                         "filter alone (a new identity) or the store's events tree.",
+                         MetricType::Counter,
+                         {Value(d(c.dedupe_filter_answers), {{"answered_by", "filter"}}),
+                          Value(d(c.dedupe_store_lookups), {{"answered_by", "store"}})}));
+    out.push_back(Family("meterd_dedupe_filter_false_positives_total",
+                         "Store look-ups after the dedupe filter's \"maybe\" that found nothing.",
+                         MetricType::Counter, {Value(d(c.dedupe_filter_false_positives))}));
+    out.push_back(Family("meterd_dedupe_filter_builds_total",
+                         "Dedupe filters built from the store, and builds that failed.",
+                         MetricType::Counter,
+                         {Value(d(c.dedupe_filter_builds), {{"result", "built"}}),
+                          Value(d(c.dedupe_filter_build_failures), {{"result", "failed"}})}));
+    out.push_back(Family("meterd_dedupe_filter_bytes", "Memory of the active dedupe filter.",
+                         MetricType::Gauge, {Value(d(c.dedupe_filter_bytes))}));
+    out.push_back(Family("meterd_dedupe_filter_capacity",
+                         "Identities the active dedupe filter holds at its design error rate; "
+                         "a larger one is built from the store when it is full.",
+                         MetricType::Gauge, {Value(d(c.dedupe_filter_capacity))}));
     out.push_back(Family("meterd_cache_entries",
                          "What the shard workers hold in memory: month ledgers (customer, month) "
                          "and their daily lines.",

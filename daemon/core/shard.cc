@@ -49,6 +49,19 @@ void AppendLength(std::string* out, std::string_view s) {
   out->append(s);
 }
 
+// Calls fn(identity) for the job's identities (each length-prefixed) until it returns true.
+template <typename Fn>
+bool AnyIdentity(std::string_view ids, Fn&& fn) {
+  size_t pos = 0;
+  while (pos + 4 <= ids.size()) {
+    uint32_t n;
+    std::memcpy(&n, ids.data() + pos, 4);
+    if (fn(ids.substr(pos + 4, n))) return true;
+    pos += 4 + n;
+  }
+  return false;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- WriteSet
@@ -213,6 +226,23 @@ void Shard::Run() {
   }
 }
 
+void Shard::BeginIdentityFilter(std::shared_ptr<IdentityFilter> next) {
+  next_filter_ = std::move(next);
+  auto insert_all = [&](const Job* job) {
+    AnyIdentity(job->identities, [&](std::string_view id) {
+      next_filter_->Insert(storage::HashForKey(id));
+      return false;
+    });
+  };
+  for (const Job* job : inflight_) insert_all(job);
+  for (const Job* job : unfolded_) insert_all(job);
+}
+
+void Shard::ActivateIdentityFilter(std::shared_ptr<IdentityFilter> filter) {
+  filter_ = std::move(filter);
+  if (next_filter_ == filter_) next_filter_.reset();
+}
+
 void Shard::RunWhenIdle(std::function<void()> fn) {
   if (inflight_.empty()) {
     fn();
@@ -244,15 +274,7 @@ void Shard::FinishPart(const std::shared_ptr<UsageRequest>& request, const Statu
 
 bool Shard::InFlightContains(std::string_view identity, const Job* current) const {
   auto scan = [&](const Job* job) {
-    std::string_view ids = job->identities;
-    size_t pos = 0;
-    while (pos + 4 <= ids.size()) {
-      uint32_t n;
-      std::memcpy(&n, ids.data() + pos, 4);
-      if (ids.substr(pos + 4, n) == identity) return true;
-      pos += 4 + n;
-    }
-    return false;
+    return AnyIdentity(job->identities, [&](std::string_view id) { return id == identity; });
   };
   if (current && scan(current)) return true;
   for (const Job* job : inflight_) {
@@ -283,6 +305,8 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
   // The dedupe look-ups of the job share one cursor: a feed sends one stream's events close
   // together, and their identities sit side by side in `events`.
   storage::KeyProbe probe(*txn, Db::kEvents);
+  IdentityFilter* const filter = filter_.get();
+  uint64_t filter_answers = 0, store_lookups = 0, false_positives = 0;
   auto job = std::make_unique<Job>();
   // Memory may now be ahead of the store: drop the job and reload once idle.
   auto fail_job = [&](const Status& failure) {
@@ -316,10 +340,13 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
       kb_.Clear();
       keys::Event(&kb_, ev.entitlement_id, ev.id);
       std::string_view identity = kb_.view();
-      uint64_t hash = storage::HashForKey(identity).lo;
+      const storage::KeyHash key_hash = storage::HashForKey(identity);
+      const uint64_t hash = key_hash.lo;
       bool duplicate = false;
       if (pending_.Contains(hash) && InFlightContains(identity, job.get())) {
         duplicate = true;
+      } else if (filter && !filter->MayContain(key_hash)) {
+        ++filter_answers;  // never stored: no tree look-up
       } else {
         Result<bool> stored = probe.Contains(identity);
         if (!stored.ok()) {
@@ -327,6 +354,8 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
           return;
         }
         duplicate = *stored;
+        ++store_lookups;
+        if (filter && !duplicate) ++false_positives;
       }
       if (duplicate) {
         ++job->duplicates;
@@ -334,6 +363,8 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
         continue;
       }
       pending_.Increment(hash);
+      if (filter) filter->Insert(key_hash);
+      if (next_filter_) next_filter_->Insert(key_hash);
       job->identity_hashes.push_back(hash);
       AppendLength(&job->identities, identity);
       storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
@@ -401,6 +432,16 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
       forward[s] = {};
       target->PostControl([target, forwarded] { target->ProcessUsage(*forwarded); });
     }
+  }
+
+  auto& counters = engine_->counters_;
+  counters.dedupe_filter_answers.fetch_add(filter_answers, std::memory_order_relaxed);
+  counters.dedupe_store_lookups.fetch_add(store_lookups, std::memory_order_relaxed);
+  counters.dedupe_filter_false_positives.fetch_add(false_positives, std::memory_order_relaxed);
+  if (next_filter_) next_filter_->CountInserted(job->accepted);
+  if (filter) {
+    filter->CountInserted(job->accepted);
+    if (filter->Full() && !next_filter_) engine_->RequestIdentityFilterRebuild();
   }
 
   uint64_t changed = 0;

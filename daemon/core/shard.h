@@ -23,6 +23,7 @@
 #include "daemon/core/anomaly_watch.h"
 #include "daemon/core/engine.h"
 #include "daemon/core/hash_counts.h"
+#include "daemon/core/identity_filter.h"
 #include "rating/budget.h"
 #include "rating/month_ledger.h"
 #include "storage/env.h"
@@ -102,6 +103,13 @@ class Shard {
   void SetBudget(const std::string& customer_id, std::optional<rating::Budget> budget,
                  std::function<void(Status)> done);
   Result<std::optional<rating::Budget>> CachedBudget(const std::string& customer_id);
+  // The dedupe filter (identity_filter.h), switched by the engine's builder. Begin: identities
+  // accepted from now on go to `next` too, and so at once do those of jobs not yet folded (the
+  // builder's store scan starts after every shard ran Begin). Activate: `next` answers from now
+  // on. Abandon: the build failed; forget `next`.
+  void BeginIdentityFilter(std::shared_ptr<IdentityFilter> next);
+  void ActivateIdentityFilter(std::shared_ptr<IdentityFilter> filter);
+  void AbandonIdentityFilter() { next_filter_.reset(); }
 
   // Any thread: what this shard holds in memory (published by the shard thread).
   uint64_t cached_ledgers() const { return cached_ledgers_.load(std::memory_order_relaxed); }
@@ -203,6 +211,8 @@ class Shard {
   std::unordered_map<std::string, uint64_t> pec_lost_fired_;
   std::unordered_map<std::string, rating::Decimal> unknown_;  // unknown_lines key -> quantity
   HashCounts pending_;  // identity hash -> count in flight (no allocation per event)
+  std::shared_ptr<IdentityFilter> filter_;       // null until the first build
+  std::shared_ptr<IdentityFilter> next_filter_;  // being built
   std::vector<Job*> inflight_;  // in submission (and hence commit) order
   // Committed, journal not folded yet, in commit order: they keep their identities (and their
   // ledgers' eviction guard) until Writer::folded_through passes their txn.

@@ -187,6 +187,48 @@ TEST(Journal, FoldingTheWholeJournalAppliesItAndEmptiesIt) {
   EXPECT_EQ(JournalRecords(*env), 0u);
 }
 
+TEST(Journal, EveryKeyOfADatabaseComesFromItsTreeAndItsJournalAndPutsAreCounted) {
+  TempDir dir;
+  auto env = MustOpen(dir.path());
+  {
+    Result<WriteTxn> txn = env->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->Put(Db::kEvents, "tree-1", "x").ok());
+    ASSERT_TRUE(txn->Put(Db::kEvents, "tree-2", "x").ok());
+    ASSERT_TRUE(txn->Put(Db::kLines, "a-line", "x").ok());  // another database: not visited
+    ASSERT_TRUE(std::move(*txn).Commit().ok());
+  }
+  JournalRecord r;
+  r.Put(Db::kEvents, "journal-1", "x");
+  r.Put(Db::kLines, "journal-line", "x");
+  r.Delete(Db::kEvents, "tree-2");  // deletes are not keys; the tree's copy still comes
+  AppendRecord(*env, r);
+  JournalRecord r2;
+  r2.Put(Db::kEvents, "journal-2", "x");
+  AppendRecord(*env, r2);
+
+  Result<ReadTxn> txn = env->BeginRead();
+  ASSERT_TRUE(txn.ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE(ForEachKeyWithJournal(*txn, Db::kEvents, [&](std::string_view k) {
+    seen.emplace_back(k);
+    return ScanStep::kContinue;
+  }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"tree-1", "tree-2", "journal-1", "journal-2"}));
+  EXPECT_EQ(*CountJournalPuts(*txn, Db::kEvents), 2u);
+  EXPECT_EQ(*CountJournalPuts(*txn, Db::kLines), 1u);
+
+  // Stopping, in the tree or in the journal, stops.
+  for (size_t stop_after : {1u, 3u}) {
+    seen.clear();
+    ASSERT_TRUE(ForEachKeyWithJournal(*txn, Db::kEvents, [&](std::string_view k) {
+      seen.emplace_back(k);
+      return seen.size() == stop_after ? ScanStep::kStop : ScanStep::kContinue;
+    }).ok());
+    EXPECT_EQ(seen.size(), stop_after);
+  }
+}
+
 TEST(Journal, ReplayingAPartlyAppliedWindowGivesTheSameState) {
   // A crash between two slices of a window leaves some keys applied and every record in place;
   // the next start folds the whole journal again, in sequence order.
