@@ -179,14 +179,10 @@ Status JournalOverlay(const TxnBase& txn, Db db, std::string_view from, const Sc
 
 Result<uint64_t> CountJournalPuts(const TxnBase& txn, Db db) {
   uint64_t puts = 0;
-  Status decode;
-  Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), [&](std::string_view,
-                                                                 std::string_view v) {
-    decode = ForEachJournalOp(v, [&](const JournalOp& op) { puts += op.db == db && !op.is_delete; });
-    return decode.ok() ? ScanStep::kContinue : ScanStep::kStop;
-  });
-  if (!st.ok()) return st;
-  if (!decode.ok()) return decode;
+  METERD_RETURN_IF_ERROR(ForEachJournalPut(txn, db, [&](std::string_view) {
+    ++puts;
+    return ScanStep::kContinue;
+  }));
   return puts;
 }
 

@@ -147,11 +147,12 @@ Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBou
 // Puts to db that the journal of txn's snapshot holds (reads every record).
 Result<uint64_t> CountJournalPuts(const TxnBase& txn, Db db);
 
-// Every key of db in txn's snapshot: the B-tree's, then those its journal wrote (including
-// keys a later write deleted, and keys already folded, again). A superset in no useful order,
-// for building filters over db. fn: ScanStep(std::string_view key).
+// The key of every put to db in the journal of txn's snapshot, in journal order (a key
+// deleted or written again later comes too, and keys already folded into the B-tree again):
+// with a scan of db's B-tree, a superset of db's keys, for building filters over db.
+// fn: ScanStep(std::string_view key).
 template <typename Fn>
-Status ForEachKeyWithJournal(const TxnBase& txn, Db db, Fn&& fn);
+Status ForEachJournalPut(const TxnBase& txn, Db db, Fn&& fn);
 
 // ---------------------------------------------------------------- implementation
 
@@ -246,14 +247,8 @@ Status ScanWithJournal(const TxnBase& txn, Db db, std::string_view from, ScanBou
 }
 
 template <typename Fn>
-Status ForEachKeyWithJournal(const TxnBase& txn, Db db, Fn&& fn) {
+Status ForEachJournalPut(const TxnBase& txn, Db db, Fn&& fn) {
   bool stopped = false;
-  METERD_RETURN_IF_ERROR(txn.Scan(db, {}, ScanBound::None(), [&](std::string_view k,
-                                                                  std::string_view) {
-    stopped = fn(k) == ScanStep::kStop;
-    return stopped ? ScanStep::kStop : ScanStep::kContinue;
-  }));
-  if (stopped) return Status::Ok();
   Status decode;
   Status st = txn.Scan(Db::kJournal, {}, ScanBound::None(), [&](std::string_view,
                                                                  std::string_view v) {

@@ -21,6 +21,8 @@ using storage::Db;
 namespace keys = storage::keys;
 
 constexpr std::string_view kRerateMarker = "rerate_pending";
+// Keys the dedupe filter's builder reads per read transaction (well under a millisecond).
+constexpr size_t kFilterScanKeysPerTxn = 4096;
 // How long a re-rating waits for the writer to fold the journal before it gives up.
 constexpr std::chrono::seconds kFoldWait{30};
 
@@ -181,19 +183,45 @@ Status Engine::BuildIdentityFilter() {
     (void)ignored;
     return failure;
   };
+  // Every identity folded before the shards began is in the tree, and stays there unless purged;
+  // the rest are in their unfolded jobs. So the tree may be read in short transactions, each
+  // resuming after the last key of the previous one: a long one would hold up a map growth,
+  // and with it every commit and read.
+  auto stop = [&] { return filter_stop_.load(std::memory_order_relaxed); };
   uint64_t scanned = 0;
-  {
+  std::string resume;
+  for (bool more = true; more && !stop();) {
     Result<storage::ReadTxn> txn = env_->BeginRead();
     if (!txn.ok()) return abandon(txn.status());
-    Status st = storage::ForEachKeyWithJournal(*txn, Db::kEvents, [&](std::string_view key) {
+    more = false;
+    size_t in_txn = 0;
+    const bool skip_resume = !resume.empty();
+    Status st = txn->Scan(Db::kEvents, resume, storage::ScanBound::None(),
+                          [&](std::string_view key, std::string_view) {
+      if (skip_resume && in_txn == 0 && key == resume) return storage::ScanStep::kContinue;
       filter->Insert(storage::HashForKey(key));
       ++scanned;
-      return filter_stop_.load(std::memory_order_relaxed) ? storage::ScanStep::kStop
-                                                          : storage::ScanStep::kContinue;
+      if (++in_txn < kFilterScanKeysPerTxn) {
+        return stop() ? storage::ScanStep::kStop : storage::ScanStep::kContinue;
+      }
+      resume.assign(key);
+      more = true;
+      return storage::ScanStep::kStop;
     });
     if (!st.ok()) return abandon(st);
-    if (filter_stop_.load()) return abandon(Status::Unavailable("stopping"));
   }
+  // Belt and braces: the journal's identities are also in the shards' unfolded jobs.
+  if (!stop()) {
+    Result<storage::ReadTxn> txn = env_->BeginRead();
+    if (!txn.ok()) return abandon(txn.status());
+    Status st = storage::ForEachJournalPut(*txn, Db::kEvents, [&](std::string_view key) {
+      filter->Insert(storage::HashForKey(key));
+      ++scanned;
+      return storage::ScanStep::kContinue;
+    });
+    if (!st.ok()) return abandon(st);
+  }
+  if (stop()) return abandon(Status::Unavailable("stopping"));
   filter->CountInserted(scanned);
   METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
     s.ActivateIdentityFilter(filter);

@@ -3,6 +3,11 @@
 // per accepted event; this table allocates only when it doubles, so an event costs no
 // allocation once the table has grown to the shard's in-flight peak. Not thread-safe (owned by
 // one shard thread).
+//
+// Each hash also remembers where its one holder keeps the exact key (an owner pointer and an
+// offset the caller defines), so a hit is confirmed with one comparison instead of a search of
+// everything in flight. Once a second holder counts the same hash (a 64-bit collision) the
+// hash has no single holder until it is forgotten: HolderOf answers null, the caller searches.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +22,13 @@ class HashCounts {
 
   bool Contains(uint64_t hash) const { return keys_[Find(Key(hash))] != kEmpty; }
 
-  void Increment(uint64_t hash) {
+  struct Holder {
+    const void* owner = nullptr;  // null: none, or more than one
+    uint32_t offset = 0;
+  };
+
+  void Increment(uint64_t hash) { Increment(hash, Holder{}); }
+  void Increment(uint64_t hash, Holder holder) {
     const uint64_t key = Key(hash);
     size_t slot = Find(key);
     if (keys_[slot] == kEmpty) {
@@ -27,9 +38,18 @@ class HashCounts {
       }
       keys_[slot] = key;
       counts_[slot] = 0;
+      holders_[slot] = holder;
       ++size_;
+    } else {
+      holders_[slot] = Holder{};
     }
     ++counts_[slot];
+  }
+
+  // The holder given when hash was counted, while it is the only one; else owner is null.
+  Holder HolderOf(uint64_t hash) const {
+    const size_t slot = Find(Key(hash));
+    return keys_[slot] == kEmpty ? Holder{} : holders_[slot];
   }
 
   // Decrements the count of hash, forgetting it at zero; a hash not counted is ignored.
@@ -49,6 +69,7 @@ class HashCounts {
       if (home_in_range) continue;
       keys_[hole] = keys_[next];
       counts_[hole] = counts_[next];
+      holders_[hole] = holders_[next];
       hole = next;
     }
     keys_[hole] = kEmpty;
@@ -85,8 +106,10 @@ class HashCounts {
   void Rehash(size_t slots) {
     std::vector<uint64_t> old_keys = std::move(keys_);
     std::vector<uint32_t> old_counts = std::move(counts_);
+    std::vector<Holder> old_holders = std::move(holders_);
     keys_.assign(slots, kEmpty);
     counts_.assign(slots, 0);
+    holders_.assign(slots, Holder{});
     shift_ = 64;
     for (size_t s = slots; s > 1; s >>= 1) --shift_;
     for (size_t i = 0; i < old_keys.size(); ++i) {
@@ -94,11 +117,13 @@ class HashCounts {
       const size_t slot = Find(old_keys[i]);
       keys_[slot] = old_keys[i];
       counts_[slot] = old_counts[i];
+      holders_[slot] = old_holders[i];
     }
   }
 
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> counts_;
+  std::vector<Holder> holders_;
   size_t size_ = 0;
   int shift_ = 64;
 };

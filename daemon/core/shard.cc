@@ -272,7 +272,15 @@ void Shard::FinishPart(const std::shared_ptr<UsageRequest>& request, const Statu
   }
 }
 
-bool Shard::InFlightContains(std::string_view identity, const Job* current) const {
+bool Shard::InFlightContains(std::string_view identity, uint64_t hash, const Job* current) const {
+  const HashCounts::Holder holder = pending_.HolderOf(hash);
+  if (holder.owner != nullptr) {  // the one job holding this hash: one comparison
+    std::string_view ids = static_cast<const Job*>(holder.owner)->identities;
+    uint32_t n;
+    std::memcpy(&n, ids.data() + holder.offset, 4);
+    return ids.substr(holder.offset + 4, n) == identity;
+  }
+  // Two identities in flight share the 64-bit hash (or none holds it): search them all.
   auto scan = [&](const Job* job) {
     return AnyIdentity(job->identities, [&](std::string_view id) { return id == identity; });
   };
@@ -343,7 +351,7 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
       const storage::KeyHash key_hash = storage::HashForKey(identity);
       const uint64_t hash = key_hash.lo;
       bool duplicate = false;
-      if (pending_.Contains(hash) && InFlightContains(identity, job.get())) {
+      if (pending_.Contains(hash) && InFlightContains(identity, hash, job.get())) {
         duplicate = true;
       } else if (filter && !filter->MayContain(key_hash)) {
         ++filter_answers;  // never stored: no tree look-up
@@ -362,11 +370,15 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
         ++part.duplicates;
         continue;
       }
-      pending_.Increment(hash);
+      // The job's identities string lives (at a stable offset) until pending_ forgets hash.
+      const size_t offset = job->identities.size();
+      AppendLength(&job->identities, identity);
+      pending_.Increment(hash, offset <= UINT32_MAX
+                                   ? HashCounts::Holder{job.get(), static_cast<uint32_t>(offset)}
+                                   : HashCounts::Holder{});
       if (filter) filter->Insert(key_hash);
       if (next_filter_) next_filter_->Insert(key_hash);
       job->identity_hashes.push_back(hash);
-      AppendLength(&job->identities, identity);
       storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
       job->writes.Put(Db::kEvents, identity, std::string_view(expiry, sizeof expiry));
       ++job->accepted;

@@ -168,7 +168,9 @@ class Shard {
   Result<std::vector<rating::Month>> MonthsOf(storage::ReadTxn& txn, const std::string& customer);
   void AddAlert(Job* job, rating::AlertKind kind, std::optional<rating::Basis> basis,
                 std::string_view customer_id, std::string json_members);
-  bool InFlightContains(std::string_view identity, const Job* current) const;
+  // Whether identity (of the given hash, which pending_ counts) is held by a job in flight,
+  // committed and not folded, or `current`.
+  bool InFlightContains(std::string_view identity, uint64_t hash, const Job* current) const;
   void Submit(std::unique_ptr<Job> job);
   void OnCommitted(Job* job, const Status& status, uint64_t txn_id);
   // Forgets committed jobs whose journal the writer has folded: the store now answers for

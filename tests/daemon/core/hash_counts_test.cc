@@ -67,5 +67,59 @@ TEST(HashCounts, AgreesWithAMapUnderRandomOperations) {
   }
 }
 
+TEST(HashCounts, RemembersTheOneHolderOfAHashUntilASecondCountsIt) {
+  HashCounts c;
+  int a = 0, b = 0;
+  c.Increment(42, {&a, 7});
+  EXPECT_EQ(c.HolderOf(42).owner, &a);
+  EXPECT_EQ(c.HolderOf(42).offset, 7u);
+  EXPECT_EQ(c.HolderOf(43).owner, nullptr);  // not counted
+  c.Increment(42, {&b, 9});                  // a second holder: ambiguous from now on
+  EXPECT_EQ(c.HolderOf(42).owner, nullptr);
+  c.Decrement(42);  // still ambiguous: which one left is not known
+  EXPECT_EQ(c.HolderOf(42).owner, nullptr);
+  c.Decrement(42);
+  c.Increment(42, {&b, 9});  // forgotten, then counted afresh
+  EXPECT_EQ(c.HolderOf(42).owner, &b);
+  c.Increment(5);  // no holder given
+  EXPECT_EQ(c.HolderOf(5).owner, nullptr);
+}
+
+// Holders move with their hashes through growth and backward-shift deletion.
+TEST(HashCounts, HoldersFollowTheirHashesUnderRandomOperations) {
+  struct Want {
+    uint32_t count = 0;
+    uint32_t holder = 0;  // 0: none (ambiguous)
+  };
+  static const int kOwner = 0;
+  for (uint64_t stride : {uint64_t{1}, uint64_t{1} << 54}) {
+    std::mt19937_64 rng(stride + 1);
+    HashCounts c;
+    std::unordered_map<uint64_t, Want> want;
+    for (uint32_t op = 1; op <= 200'000; ++op) {
+      const uint64_t key = (rng() % 5000 + 2) * stride;
+      if (rng() % 3 != 0) {
+        c.Increment(key, {&kOwner, op});
+        Want& w = want[key];
+        w.holder = w.count == 0 ? op : 0;
+        ++w.count;
+      } else {
+        c.Decrement(key);
+        auto it = want.find(key);
+        if (it != want.end() && --it->second.count == 0) want.erase(it);
+      }
+      if (op % 997 == 0) {
+        for (const auto& [k, w] : want) {
+          const HashCounts::Holder h = c.HolderOf(k);
+          ASSERT_EQ(h.owner, w.holder ? &kOwner : nullptr) << k;
+          if (w.holder) {
+            ASSERT_EQ(h.offset, w.holder) << k;
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace meterd::core
