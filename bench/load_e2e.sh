@@ -7,8 +7,9 @@
 # daemon's own histogram of those reads), and the writer's commit counters. METERD_* variables
 # (METERD_WORKERS, METERD_IO_THREADS, ...) configure the daemon; CONNECTIONS, BATCH, CUSTOMERS
 # and LOADGEN_NICE the generator; SPEND_PROBE=0 runs ingest alone; METRICS_OUT=FILE keeps the
-# daemon's final /metrics. With wrk installed, spend reads are also timed by wrk. Exits
-# non-zero when anything failed.
+# daemon's final /metrics. With wrk installed, spend reads are also timed by wrk (PY_PROBE=0:
+# by wrk alone; WRK_RT=1: wrk as a real-time task, a client whose own wake-up does not wait for
+# these 2 cores). Exits non-zero when anything failed.
 set -euo pipefail
 build_dir=${1:?build dir}
 duration=${2:-20}
@@ -29,11 +30,16 @@ url="http://127.0.0.1:$port"
 # The spend probe starts reading once --setup has created the customers; it stops a second
 # before the load does, so every read it times happens under full ingest.
 # SPEND_PROBE=0 leaves both read probes out (ingest alone: they take CPU from the same 2 cores).
+# PY_PROBE=0 keeps only the wrk reads (the Python probe costs ingest a few percent of CPU).
 probe=
-if [ "${SPEND_PROBE:-1}" != 0 ]; then
+py_probe=
+if [ "${SPEND_PROBE:-1}" != 0 ] && [ "${PY_PROBE:-1}" != 0 ]; then
   python3 "$(dirname "$0")/spend_probe.py" "$url" "$work/data/admin.token" \
     "$(( duration > 3 ? duration - 1 : 1 ))" > "$work/probe.txt" 2>&1 &
   probe=$!
+  py_probe=$probe
+elif [ "${SPEND_PROBE:-1}" != 0 ]; then
+  probe=none
 fi
 # With wrk installed (apt-get install wrk), the same reads from a C client too: Python's own
 # overhead is most of spend_probe.py's tail, wrk's is microseconds.
@@ -48,7 +54,9 @@ if [ -n "$probe" ] && command -v wrk > /dev/null; then
       [ -n "$customer" ] && break
       sleep 0.1
     done
-    wrk -t1 -c1 -d"$(( duration > 4 ? duration - 3 : 1 ))s" --latency \
+    # WRK_RT=1 runs wrk as a real-time (SCHED_FIFO) task: a client on another machine does not
+    # wait for these 2 cores, so its own wake-up delay is not the daemon's answer time.
+    ${WRK_RT:+chrt -f 10} wrk -t1 -c1 -d"$(( duration > 4 ? duration - 3 : 1 ))s" --latency \
       -s "$(dirname "$0")/spend_wrk.lua" -H "Authorization: Bearer $token" \
       "$url/v1/customers/$customer/spend?month=2026-11"
   ) > "$work/wrk.txt" 2>&1 &
@@ -60,8 +68,8 @@ nice -n "${LOADGEN_NICE:-0}" "$loadgen" load --url "$url" --token-file "$work/da
   --customers "${CUSTOMERS:-200}" --connections "${CONNECTIONS:-4}" --batch "${BATCH:-1000}" \
   --rate 0 --duration "$duration" "$@" | tee "$work/report.txt"
 probe_status=0
-if [ -n "$probe" ]; then
-  wait "$probe" || probe_status=$?
+if [ -n "$py_probe" ]; then
+  wait "$py_probe" || probe_status=$?
   cat "$work/probe.txt"
 fi
 if [ -n "$wrk_pid" ]; then

@@ -25,4 +25,12 @@ Status MarkCurrentThreadBackground();
 // Older kernels accept the call and ignore the slice. Errors as MarkCurrentThreadBackground.
 Status MarkCurrentThreadLatencySensitive();
 
+// Runs the calling thread under SCHED_FIFO at the lowest real-time priority (1): it preempts
+// every normal thread as soon as it wakes, which on a machine saturated by ingest is what
+// keeps a read's wait for a CPU out of its answer time (docs/benchmarks.md). Opt-in
+// (server.io_realtime): a real-time thread that kept running would starve the rest of the
+// machine but for the kernel's real-time throttling (5 % of each second by default). Needs
+// RLIMIT_RTPRIO >= 1 (systemd: LimitRTPRIO=1) or CAP_SYS_NICE; refused otherwise.
+Status MarkCurrentThreadRealtime();
+
 }  // namespace meterd

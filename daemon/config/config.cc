@@ -478,6 +478,12 @@ const std::vector<Option>& Options() {
         "server.io_threads", "io-threads", "METERD_IO_THREADS",
         "Threads running the HTTP I/O loop.", [](Config& c) -> int& { return c.server.io_threads; },
         1, 256));
+    v.push_back(BoolOption(
+        "server.io_realtime", "io-realtime", "METERD_IO_REALTIME",
+        "Run the HTTP I/O threads as real-time threads (SCHED_FIFO, priority 1) so reads are "
+        "answered at once on a machine saturated by ingest; needs LimitRTPRIO=1 or "
+        "CAP_SYS_NICE, else a warning and normal threads.",
+        [](Config& c) -> bool& { return c.server.io_realtime; }));
     v.push_back(IntOption<int>(
         "server.max_connections", "max-connections", "METERD_MAX_CONNECTIONS",
         "Open connections at most; beyond it a new connection gets 503 "

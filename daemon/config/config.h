@@ -30,6 +30,7 @@ struct ServerConfig {
   uint16_t listen_port = 8787;
   std::string port_file;  // when set, the bound port is written here (atomically) after bind
   int io_threads = 2;
+  bool io_realtime = false;  // I/O threads under SCHED_FIFO 1 (common/thread_name.h)
   int max_connections = 1024;           // beyond: 503 + close
   int max_pipelined = 16;               // responses queued per connection before reading pauses
   size_t max_header_bytes = 16 * 1024;  // request line + headers; beyond: 431

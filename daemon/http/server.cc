@@ -264,11 +264,19 @@ Status Server::Start() {
   const int n = std::max(1, cfg.io_threads);
   s.threads.reserve(n);
   for (int i = 0; i < n; ++i) {
-    s.threads.emplace_back([&s, i] {
+    s.threads.emplace_back([&s, i, realtime = cfg.io_realtime] {
       SetCurrentThreadName("meterd-io-" + std::to_string(i));
-      // Reads are short and waited for: ask for a short slice (the daemon checks once at
-      // start, from main.cc, whether the scheduler allows it).
-      (void)MarkCurrentThreadLatencySensitive();
+      Status rt = realtime ? MarkCurrentThreadRealtime() : Status::Ok();
+      if (!rt.ok() && i == 0) {
+        lifecycle::LogWarning("server.io_realtime: " + rt.message() +
+                              " (RLIMIT_RTPRIO is 0 and no CAP_SYS_NICE); I/O threads run as "
+                              "normal threads");
+      }
+      if (!realtime || !rt.ok()) {
+        // Reads are short and waited for: ask for a short slice (the daemon checks once at
+        // start, from main.cc, whether the scheduler allows it).
+        (void)MarkCurrentThreadLatencySensitive();
+      }
       s.RunThread();
     });
   }

@@ -1,6 +1,8 @@
 #include "common/thread_name.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -61,6 +63,42 @@ TEST(ThreadName, LatencySensitiveThreadsAskForAHundredMicrosecondSlice) {
     EXPECT_EQ(attr.sched_nice, 0);     // same nice
     EXPECT_EQ(attr.sched_runtime, 100'000u);
   });
+}
+
+// What the kernel checks for SCHED_FIFO 1: RLIMIT_RTPRIO >= 1, or CAP_SYS_NICE (bit 23).
+bool RealtimeAllowed() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_RTPRIO, &limit) == 0 && limit.rlim_cur >= 1) return true;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("CapEff:", 0) == 0) {
+      return (std::stoull(line.substr(7), nullptr, 16) >> 23) & 1;
+    }
+  }
+  return false;
+}
+
+TEST(ThreadName, RealtimeThreadsRunUnderFifoAtPriorityOneOrSayWhyNot) {
+  const bool allowed = RealtimeAllowed();
+  OnNewThread([allowed] {
+    Status st = MarkCurrentThreadRealtime();
+    sched_param param{};
+    int policy = -1;
+    ASSERT_EQ(pthread_getschedparam(pthread_self(), &policy, &param), 0);
+    if (allowed) {
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      EXPECT_EQ(policy, SCHED_FIFO);
+      EXPECT_EQ(param.sched_priority, 1);
+    } else {
+      EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+      EXPECT_NE(st.message().find("SCHED_FIFO"), std::string::npos) << st.message();
+      EXPECT_EQ(policy, SCHED_OTHER);
+    }
+  });
+  int policy = -1;
+  sched_param param{};
+  ASSERT_EQ(pthread_getschedparam(pthread_self(), &policy, &param), 0);
+  EXPECT_EQ(policy, SCHED_OTHER);  // only that thread
 }
 
 }  // namespace
