@@ -95,14 +95,14 @@ class Stats:
 
 
 class CrashHarness:
-    def __init__(self, workdir, senders=4, seed=1, max_batch=200, log=print):
+    def __init__(self, workdir, senders=4, seed=1, max_batch=200, log=print, daemon_args=()):
         self.workdir = Path(workdir)
         self.senders = senders
         self.rng = random.Random(seed)
         self.seed = seed
         self.max_batch = max_batch
         self.log = log
-        self.daemon = Daemon(self.workdir / "d")
+        self.daemon = Daemon(self.workdir / "d", extra_args=daemon_args)
         self.events = {}        # id -> event (the exact bytes are re-rendered identically)
         self.acked = set()      # ids whose request was answered 200
         self.unacked = {}       # id -> event, sent but not (yet) acknowledged
@@ -343,10 +343,12 @@ def main():
     ap.add_argument("--max-interval", type=float, default=1.5,
                     help="longest run between kills, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
+    ap.add_argument("--meterd-arg", action="append", default=[],
+                    help="one meterd argument for every start (repeat: --meterd-arg=--workers --meterd-arg=4)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="meterd-crash-"))
     h = CrashHarness(work, senders=args.senders, seed=args.seed, max_batch=args.max_batch,
-                     log=lambda m: print(m, flush=True))
+                     log=lambda m: print(m, flush=True), daemon_args=args.meterd_arg)
     print(f"crash: seed {args.seed}, data in {work}", flush=True)
     try:
         result = h.run(args.kills, max_s=args.max_interval)
