@@ -6,6 +6,7 @@
 
 #include "common/thread_name.h"
 #include "daemon/core/identity_filter.h"
+#include "daemon/core/owner_cache.h"
 #include "daemon/core/records.h"
 #include "daemon/core/reference_codec.h"
 #include "daemon/core/shard.h"
@@ -77,7 +78,7 @@ Engine::Engine(storage::Env* env, storage::Writer* writer, EngineOptions options
 Engine::~Engine() { Stop(); }
 
 size_t Engine::ShardOf(std::string_view owner_key) const {
-  return storage::HashForKey(owner_key).lo % shards_.size();
+  return ShardOfOwner(owner_key, shards_.size());
 }
 
 Status Engine::Start() {
@@ -169,8 +170,8 @@ Status Engine::BuildIdentityFilter() {
   // the next rebuild, so rebuilding costs a constant share of ingest.
   auto filter = std::make_shared<IdentityFilter>(
       std::max(options_.dedupe_filter_initial_keys, 2 * stored), options_.dedupe_filter_max_bytes);
-  // From here every identity a shard accepts reaches the new filter, and so do those of its
-  // jobs not yet committed; everything committed before the scan's snapshot is in the scan.
+  // From here every identity a shard accepts reaches the new filter, and so do at once those
+  // of its jobs not yet folded; the scan below covers everything folded before.
   METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
     s.BeginIdentityFilter(filter);
     return Status::Ok();
@@ -257,13 +258,13 @@ void Engine::SubmitUsage(std::shared_ptr<UsageRequest> request) {
     request->done(Status::Ok(), 0, 0);
     return;
   }
-  std::shared_ptr<const rating::ReferenceSnapshot> snap = snapshot();
+  // One cache per calling thread (the parse pool's). It keeps the last snapshot it saw alive
+  // until that thread's next request: one old snapshot per thread at most.
+  thread_local OwnerCache owners;
+  owners.Use(snapshot(), shards_.size());
   std::vector<std::vector<uint32_t>> parts(shards_.size());
   for (uint32_t i = 0; i < events.size(); ++i) {
-    const ingest::UsageEvent& ev = events[i];
-    const rating::Entitlement* ent = snap->FindEntitlement(ev.entitlement_id);
-    const rating::Customer* cust = ent ? snap->FindCustomer(ent->customer_id) : nullptr;
-    parts[ShardOf(cust ? std::string_view(cust->customer_id) : ev.entitlement_id)].push_back(i);
+    parts[owners.Resolve(events[i].entitlement_id).shard].push_back(i);
   }
   int non_empty = 0;
   for (const auto& p : parts) non_empty += p.empty() ? 0 : 1;

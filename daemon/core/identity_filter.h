@@ -21,7 +21,7 @@ namespace meterd::core {
 
 class IdentityFilter {
  public:
-  // Bits per key at capacity: about 0.5 % false positives for a split-block filter.
+  // Bits per key at capacity: under 0.5 % false positives for a split-block filter.
   static constexpr uint64_t kBitsPerKey = 12;
   static constexpr uint64_t kBlockBytes = 64;
 

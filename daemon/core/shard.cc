@@ -304,7 +304,7 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     return;
   }
   snapshot_ = engine_->snapshot();
-  const rating::ReferenceSnapshot& snap = *snapshot_;
+  owners_.Use(snapshot_, engine_->shards_.size());
   Result<storage::ReadTxn> txn = engine_->env()->BeginRead();
   if (!txn.ok()) {
     fail_all(Status::Unavailable(txn.status().message()));
@@ -337,10 +337,9 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     part.request = request;
     for (uint32_t index : item.events) {
       const ingest::UsageEvent& ev = request->batch.events()[index];
-      const rating::Entitlement* ent = snap.FindEntitlement(ev.entitlement_id);
-      const rating::Customer* cust = ent ? snap.FindCustomer(ent->customer_id) : nullptr;
-      std::string_view owner = cust ? std::string_view(cust->customer_id) : ev.entitlement_id;
-      size_t owner_shard = engine_->ShardOf(owner);
+      const OwnerCache::Owner owner = owners_.Resolve(ev.entitlement_id);
+      const rating::Customer* cust = owner.customer;
+      const size_t owner_shard = owner.shard;
       if (owner_shard != index_) {  // the reference data moved it since routing
         forward[owner_shard % shard_count].push_back(index);
         continue;

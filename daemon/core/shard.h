@@ -24,6 +24,7 @@
 #include "daemon/core/engine.h"
 #include "daemon/core/hash_counts.h"
 #include "daemon/core/identity_filter.h"
+#include "daemon/core/owner_cache.h"
 #include "rating/budget.h"
 #include "rating/month_ledger.h"
 #include "storage/env.h"
@@ -205,6 +206,7 @@ class Shard {
 
   // Shard-thread state.
   std::shared_ptr<const rating::ReferenceSnapshot> snapshot_;
+  OwnerCache owners_;  // of snapshot_ while a usage job runs
   std::unordered_map<std::string, std::unique_ptr<LedgerEntry>> ledgers_;  // customer\0month
   std::vector<LedgerEntry*> touched_;
   std::unordered_map<std::string, std::optional<rating::Budget>> budgets_;

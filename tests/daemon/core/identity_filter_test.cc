@@ -32,7 +32,7 @@ TEST(IdentityFilter, AtCapacityErrsForAboutOneAbsentIdentityInTwoHundred) {
   for (uint64_t i = 0; i < kKeys; ++i) filter.Insert(HashOf("present-", i));
   uint64_t maybe = 0;
   for (uint64_t i = 0; i < kKeys; ++i) maybe += filter.MayContain(HashOf("absent-", i));
-  // 12 bits per key in 512-bit blocks: ~0.4 % expected; 1 % would mean a broken layout.
+  // 12 bits per key in 512-bit blocks: under 0.5 % expected; 1 % would mean a broken layout.
   EXPECT_LT(maybe, kKeys / 100) << maybe;
   EXPECT_GT(maybe, 0u) << "a Bloom filter that never errs at capacity is suspiciously large";
 }
