@@ -238,6 +238,7 @@ class Shard {
   bool recovering_ = false;
   uint64_t failures_ = 0;
   storage::KeyBuilder kb_;
+  std::vector<storage::KeyHash> identity_hashes_;  // of the slice ProcessUsage is on, reused
   std::string scratch_;
   std::string ledger_key_;  // GetLedger's lookup key, reused
   rating::SettleResult settle_;
