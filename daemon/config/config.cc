@@ -583,7 +583,7 @@ const std::vector<Option>& Options() {
     v.push_back(BytesOption<uint64_t>(
         "ingest.dedupe_filter_max", "dedupe-filter-max", "METERD_DEDUPE_FILTER_MAX",
         "Most memory for the dedupe filter, which spares the store a look-up for each new "
-        "event identity (12 bits per stored identity; past this it errs more often, still "
+        "event identity (16 bits per stored identity; past this it errs more often, still "
         "exact). 0 turns it off: every identity is looked up in the store.",
         [](Config& c) -> uint64_t& { return c.ingest.dedupe_filter_max_bytes; }, 0,
         uint64_t{64} << 30));

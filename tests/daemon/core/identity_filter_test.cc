@@ -25,14 +25,15 @@ TEST(IdentityFilter, NeverAnswersNoForAnInsertedIdentity) {
   }
 }
 
-TEST(IdentityFilter, AtCapacityErrsForAboutOneAbsentIdentityInTwoHundred) {
+TEST(IdentityFilter, AtCapacityErrsForAboutOneAbsentIdentityInTwoHundredAndFifty) {
   constexpr uint64_t kKeys = 200'000;
   IdentityFilter filter(kKeys, uint64_t{1} << 30);
   EXPECT_GE(filter.bytes() * 8, kKeys * IdentityFilter::kBitsPerKey);
   for (uint64_t i = 0; i < kKeys; ++i) filter.Insert(HashOf("present-", i));
   uint64_t maybe = 0;
   for (uint64_t i = 0; i < kKeys; ++i) maybe += filter.MayContain(HashOf("absent-", i));
-  // 12 bits per key in 512-bit blocks: under 0.5 % expected; 1 % would mean a broken layout.
+  // 16 bits per key, 6 bits in one 64-bit word: about 0.4 % expected; 1 % would mean a broken
+  // layout (or too few bits per key).
   EXPECT_LT(maybe, kKeys / 100) << maybe;
   EXPECT_GT(maybe, 0u) << "a Bloom filter that never errs at capacity is suspiciously large";
 }
