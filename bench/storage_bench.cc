@@ -360,6 +360,19 @@ void ReportWriterStats(benchmark::State& state, const WriterStats& stats) {
   }
 }
 
+// The key hash of one dedupe identity (a 36-character entitlement id and an event id: 55
+// bytes), computed for every event by the shards, the fold planner and the filter builder.
+void BM_HashForKeyIdentity(benchmark::State& state) {
+  KeyBuilder kb;
+  keys::Event(&kb, "0b5d2c1e-3f4a-4b6c-8d7e-9f0a1b2c3d4e", "evt-2026-11-20T12-00042");
+  const std::string key(kb.view());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(HashForKey(key));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HashForKeyIdentity);
+
 void BM_IngestBatch(benchmark::State& state, IdStyle style, Order order = Order::kKeyOrder) {
   Store store;
   if (!Verify(store, state)) return;
