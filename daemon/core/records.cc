@@ -38,11 +38,21 @@ void PutDec(std::string* out, Decimal d) { PutI128(out, d.nanos()); }
 void PutVarI128(std::string* out, int128 v) {
   using u128 = unsigned __int128;
   u128 u = (static_cast<u128>(v) << 1) ^ static_cast<u128>(v >> 127);  // zigzag
-  while (u >= 0x80) {
-    out->push_back(static_cast<char>(static_cast<uint8_t>(u) | 0x80));
+  // Assembled on the stack and appended once (a line record has ten of these: per-byte
+  // push_back was 2.5 % of ingest); amounts fit 64 bits nearly always, so shift those as such.
+  char buf[19];  // ceil(128 / 7)
+  size_t n = 0;
+  while (u > UINT64_MAX) {
+    buf[n++] = static_cast<char>(static_cast<uint8_t>(u) | 0x80);
     u >>= 7;
   }
-  out->push_back(static_cast<char>(static_cast<uint8_t>(u)));
+  uint64_t w = static_cast<uint64_t>(u);
+  while (w >= 0x80) {
+    buf[n++] = static_cast<char>(static_cast<uint8_t>(w) | 0x80);
+    w >>= 7;
+  }
+  buf[n++] = static_cast<char>(static_cast<uint8_t>(w));
+  out->append(buf, n);
 }
 void PutVarDec(std::string* out, Decimal d) { PutVarI128(out, d.nanos()); }
 void PutStr(std::string* out, std::string_view s) {

@@ -79,6 +79,25 @@ TEST(LineRecord, ExtremeAmountsRoundTrip) {
   ExpectSame(line, back);
 }
 
+// Amounts on both sides of the 64-bit boundary of the varint writer's fast path.
+TEST(LineRecord, AmountsAroundSixtyFourBitsRoundTrip) {
+  const int128 two64 = static_cast<int128>(1) << 64;
+  for (int128 v : {int128{0}, int128{-1}, int128{63}, int128{-64}, int128{64}, int128{-65},
+                   static_cast<int128>(INT64_MAX), static_cast<int128>(INT64_MIN),
+                   static_cast<int128>(INT64_MAX) + 1, static_cast<int128>(INT64_MIN) - 1,
+                   two64 - 1, two64, two64 + 1, -two64, -two64 - 1, two64 << 6, -(two64 << 6)}) {
+    StoredLine line = RatedLine();
+    line.quantity = Decimal::FromNanos(v);
+    line.rated.billed_bc = Decimal::FromNanos(-v);
+    line.rated.fx = rating::FxRate::FromPicos(v);
+    std::string bytes;
+    EncodeLine(line, &bytes);
+    StoredLine back;
+    ASSERT_TRUE(DecodeLine(bytes, &back).ok());
+    ExpectSame(line, back);
+  }
+}
+
 // Stores written before the compact form hold version-1 records: they must still read.
 TEST(LineRecord, ReadsTheFixedWidthVersionOne) {
   StoredLine line = RatedLine();
