@@ -14,6 +14,24 @@ void AppendU32LE(std::string* out, uint32_t v) {
   out->append(b, 4);
 }
 
+// Orders the keys of a window that share their first 24 bytes: any function of the whole key
+// does (equal keys must only end up adjacent), and this one costs a multiply per 8 bytes where
+// the 128-bit MurmurHash3 of the store's keys cost 24 ns per identity, 1.3 % of ingest.
+uint64_t TieBreak(std::string_view key) {
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ key.size();
+  size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, key.data() + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 31;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, key.data() + i, key.size() - i);
+  h = (h ^ w) * 0x94D049BB133111EBULL;
+  return h ^ (h >> 29);
+}
+
 }  // namespace
 
 void JournalRecord::Add(uint8_t kind, Db db, std::string_view key, std::string_view value) {
@@ -78,7 +96,7 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
                      static_cast<uint32_t>(op.value.size()),
                      static_cast<uint32_t>(plan->ops.size()),
                      {GetU64BE(head), GetU64BE(head + 8), GetU64BE(head + 16)},
-                     HashForKey(op.key).lo};
+                     TieBreak(op.key)};
       plan->arena.append(op.key);
       o.val_off = static_cast<uint32_t>(plan->arena.size());
       plan->arena.append(op.value);
