@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "storage/keys.h"
 
@@ -51,6 +52,16 @@ class IdentityFilter {
   // (the filter is far larger than the caches), so callers with many identities at hand ask a
   // few ahead and let the misses overlap.
   void Prefetch(const storage::KeyHash& hash) const { __builtin_prefetch(&Word(hash), 1, 3); }
+  static constexpr size_t kPrefetchAhead = 8;
+
+  // Insert of each, prefetching kPrefetchAhead ahead. Called in one tight loop, not amid other
+  // work: a locked OR waits for every store before it to drain.
+  void InsertAll(std::span<const storage::KeyHash> hashes) {
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      if (i + kPrefetchAhead < hashes.size()) Prefetch(hashes[i + kPrefetchAhead]);
+      Insert(hashes[i]);
+    }
+  }
 
   // Keys inserted so far (counted by the callers, per job): the engine rebuilds past capacity.
   void CountInserted(uint64_t keys) { inserted_.fetch_add(keys, std::memory_order_relaxed); }

@@ -228,14 +228,17 @@ void Shard::Run() {
 
 void Shard::BeginIdentityFilter(std::shared_ptr<IdentityFilter> next) {
   next_filter_ = std::move(next);
-  auto insert_all = [&](const Job* job) {
+  accepted_hashes_.clear();
+  auto add = [&](const Job* job) {
     AnyIdentity(job->identities, [&](std::string_view id) {
-      next_filter_->Insert(storage::HashForKey(id));
+      accepted_hashes_.push_back(storage::HashForKey(id));
       return false;
     });
   };
-  for (const Job* job : inflight_) insert_all(job);
-  for (const Job* job : unfolded_) insert_all(job);
+  for (const Job* job : inflight_) add(job);
+  for (const Job* job : unfolded_) add(job);
+  next_filter_->InsertAll(accepted_hashes_);
+  accepted_hashes_.clear();
 }
 
 void Shard::ActivateIdentityFilter(std::shared_ptr<IdentityFilter> filter) {
@@ -336,7 +339,7 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     const std::shared_ptr<UsageRequest>& request = item.request;
     UsagePart& part = job->parts.emplace_back();
     part.request = request;
-    // The identities' hashes first, so the in-flight table's slot and the filter's block of an
+    // The identities' hashes first, so the in-flight table's slot and the filter's word of an
     // event can be prefetched a few events ahead: each is a likely cache miss, and overlapped
     // they cost a fraction of one after another.
     identity_hashes_.clear();
@@ -346,10 +349,9 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
       keys::Event(&kb_, ev.entitlement_id, ev.id);
       identity_hashes_.push_back(storage::HashForKey(kb_.view()));
     }
-    constexpr size_t kPrefetchAhead = 8;
     for (size_t pos = 0; pos < item.events.size(); ++pos) {
-      if (pos + kPrefetchAhead < identity_hashes_.size()) {
-        const storage::KeyHash& ahead = identity_hashes_[pos + kPrefetchAhead];
+      if (pos + IdentityFilter::kPrefetchAhead < identity_hashes_.size()) {
+        const storage::KeyHash& ahead = identity_hashes_[pos + IdentityFilter::kPrefetchAhead];
         pending_.Prefetch(ahead.lo);
         if (filter) filter->Prefetch(ahead);
       }
@@ -462,17 +464,11 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     }
   }
 
-  // Into the filters in one tight loop rather than one by one: a locked OR waits for every
-  // store before it to drain, and amid rating that wait was most of the insert. The job's
+  // Into the filters after rating rather than one by one amid it, where each locked OR waited
+  // for the rating's stores to drain and that wait was most of the insert. The job's
   // identities stay in pending_ until folded, so nothing needs them in a filter sooner.
-  for (IdentityFilter* f : {filter, next_filter_.get()}) {
-    if (f == nullptr) continue;
-    constexpr size_t kAhead = 8;
-    for (size_t i = 0; i < accepted_hashes_.size(); ++i) {
-      if (i + kAhead < accepted_hashes_.size()) f->Prefetch(accepted_hashes_[i + kAhead]);
-      f->Insert(accepted_hashes_[i]);
-    }
-  }
+  if (filter) filter->InsertAll(accepted_hashes_);
+  if (next_filter_) next_filter_->InsertAll(accepted_hashes_);
   accepted_hashes_.clear();
   auto& counters = engine_->counters_;
   counters.dedupe_filter_answers.fetch_add(filter_answers, std::memory_order_relaxed);

@@ -239,7 +239,8 @@ class Shard {
   uint64_t failures_ = 0;
   storage::KeyBuilder kb_;
   std::vector<storage::KeyHash> identity_hashes_;  // of the slice ProcessUsage is on, reused
-  std::vector<storage::KeyHash> accepted_hashes_;  // new identities of the job, for the filters
+  // New identities of the job (or of unfolded jobs, in BeginIdentityFilter), for the filters.
+  std::vector<storage::KeyHash> accepted_hashes_;
   std::string scratch_;
   std::string ledger_key_;  // GetLedger's lookup key, reused
   rating::SettleResult settle_;

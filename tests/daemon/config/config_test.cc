@@ -242,6 +242,32 @@ TEST_F(ConfigTest, RejectsBadValuesWithTheSettingItsSourceAndTheExpectation) {
             std::string::npos);
   EXPECT_NE(Reason(Load({"--webhook-allow-private=perhaps"})).find("true or false"),
             std::string::npos);
+  EXPECT_NE(Reason(Load({"--io-realtime=sometimes"})).find("server.io_realtime"),
+            std::string::npos);
+  EXPECT_NE(Reason(Load({"--dedupe-filter-max", "lots"})).find("ingest.dedupe_filter_max"),
+            std::string::npos);
+  EXPECT_NE(Reason(Load({"--dedupe-filter-max", "65GiB"})).find("ingest.dedupe_filter_max"),
+            std::string::npos);
+  EXPECT_NE(Reason(Load({"--dedupe-filter-initial-keys", "0"}))
+                .find("ingest.dedupe_filter_initial_keys"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, ReadsTheDedupeFilterAndRealtimeSettings) {
+  auto r = Load({});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->config.ingest.dedupe_filter_max_bytes, uint64_t{256} << 20);
+  EXPECT_EQ(r->config.ingest.dedupe_filter_initial_keys, int64_t{1} << 20);
+  EXPECT_FALSE(r->config.server.io_realtime);
+  r = Load({"--dedupe-filter-max", "0", "--dedupe-filter-initial-keys", "1500", "--io-realtime"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.ingest.dedupe_filter_max_bytes, 0u);  // off
+  EXPECT_EQ(r->config.ingest.dedupe_filter_initial_keys, 1500);
+  EXPECT_TRUE(r->config.server.io_realtime);
+  r = Load({}, {{"METERD_DEDUPE_FILTER_MAX", "64MiB"}, {"METERD_IO_REALTIME", "false"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.ingest.dedupe_filter_max_bytes, uint64_t{64} << 20);
+  EXPECT_FALSE(r->config.server.io_realtime);
 }
 
 TEST_F(ConfigTest, ChecksDecimalsExactlyAndNeverAsFloats) {

@@ -38,6 +38,17 @@ TEST(IdentityFilter, AtCapacityErrsForAboutOneAbsentIdentityInTwoHundredAndFifty
   EXPECT_GT(maybe, 0u) << "a Bloom filter that never errs at capacity is suspiciously large";
 }
 
+TEST(IdentityFilter, InsertAllKeepsEveryOneOfABatch) {
+  IdentityFilter filter(100'000, uint64_t{1} << 30);
+  std::vector<storage::KeyHash> batch;
+  for (uint64_t i = 0; i < 20'003; ++i) batch.push_back(HashOf("batch-", i));  // not a multiple
+  filter.InsertAll(batch);
+  for (const storage::KeyHash& h : batch) ASSERT_TRUE(filter.MayContain(h));
+  filter.InsertAll({});  // empty: nothing to do
+  EXPECT_FALSE(filter.MayContain(HashOf("elsewhere-", 1)) && filter.MayContain(HashOf("x-", 2)) &&
+               filter.MayContain(HashOf("y-", 3)));
+}
+
 TEST(IdentityFilter, AnEmptyFilterAnswersNo) {
   IdentityFilter filter(1000, 1 << 20);
   uint64_t maybe = 0;
