@@ -590,8 +590,9 @@ const std::vector<Option>& Options() {
     v.push_back(IntOption<int64_t>(
         "ingest.dedupe_filter_initial_keys", "dedupe-filter-initial-keys",
         "METERD_DEDUPE_FILTER_INITIAL_KEYS",
-        "Identities the first dedupe filter holds before it is rebuilt larger (each rebuild "
-        "sizes for twice the stored identities).",
+        "Identities the first dedupe filter holds before it grows (16 bits each, taken as "
+        "identities arrive). A full filter is doubled, and the time after rebuilt from the "
+        "store for twice the stored identities.",
         [](Config& c) -> int64_t& { return c.ingest.dedupe_filter_initial_keys; }, 1,
         int64_t{1} << 40));
     v.push_back(DurationOption(

@@ -65,7 +65,7 @@ struct IngestConfig {
   int writer_queue_capacity = 256;  // batches waiting for the storage writer; full: 429
   // The dedupe filter (daemon/core/identity_filter.h): at most this much memory, 0: off.
   uint64_t dedupe_filter_max_bytes = uint64_t{256} << 20;
-  int64_t dedupe_filter_initial_keys = int64_t{1} << 20;
+  int64_t dedupe_filter_initial_keys = int64_t{1} << 24;
   // Shard workers' timer: forecast review on a month change, eviction of cold cached months.
   std::chrono::milliseconds review_interval{30'000};
 };

@@ -22,6 +22,8 @@ using storage::Db;
 namespace keys = storage::keys;
 
 constexpr std::string_view kRerateMarker = "rerate_pending";
+// A dedupe filter is doubled this many times in a row before the next is built from the store.
+constexpr int kFilterDoublingsBetweenScans = 1;
 // Keys the dedupe filter's builder reads per read transaction (well under a millisecond).
 constexpr size_t kFilterScanKeysPerTxn = 4096;
 // How long a re-rating waits for the writer to fold the journal before it gives up.
@@ -156,6 +158,39 @@ void Engine::RunIdentityFilterBuilder() {
 }
 
 Status Engine::BuildIdentityFilter() {
+  std::shared_ptr<IdentityFilter> filter;
+  bool doubled = false;
+  // A full filter is doubled once by copying its words (a pass over memory), and built from
+  // the store the time after (a scan of every identity, which also drops purged ones): the
+  // doubled filter errs more often, the scan costs far more (docs/storage.md).
+  if (active_filter_ && active_filter_->doublings() < kFilterDoublingsBetweenScans &&
+      2 * active_filter_->bytes() <= options_.dedupe_filter_max_bytes) {
+    filter = IdentityFilter::Doubled(*active_filter_);
+    // As for a scan: from here the shards' new identities reach the new filter too, so none
+    // accepted while the words are copied is missed; every earlier one is in the active one.
+    METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
+      s.BeginIdentityFilter(filter);
+      return Status::Ok();
+    }));
+    filter->CopyFromHalf(*active_filter_);
+    filter->CountInserted(active_filter_->inserted());
+    doubled = true;
+  } else {
+    METERD_RETURN_IF_ERROR(ScanIdentityFilter(&filter));
+  }
+  METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
+    s.ActivateIdentityFilter(filter);
+    return Status::Ok();
+  }));
+  active_filter_ = filter;
+  (doubled ? counters_.dedupe_filter_doublings : counters_.dedupe_filter_builds)
+      .fetch_add(1, std::memory_order_relaxed);
+  counters_.dedupe_filter_bytes.store(filter->bytes(), std::memory_order_relaxed);
+  counters_.dedupe_filter_capacity.store(filter->capacity(), std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Status Engine::ScanIdentityFilter(std::shared_ptr<IdentityFilter>* built) {
   uint64_t stored = 0;
   {
     Result<storage::ReadTxn> txn = env_->BeginRead();
@@ -236,13 +271,7 @@ Status Engine::BuildIdentityFilter() {
   }
   if (stop()) return abandon(Status::Unavailable("stopping"));
   filter->CountInserted(scanned);
-  METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
-    s.ActivateIdentityFilter(filter);
-    return Status::Ok();
-  }));
-  counters_.dedupe_filter_builds.fetch_add(1, std::memory_order_relaxed);
-  counters_.dedupe_filter_bytes.store(filter->bytes(), std::memory_order_relaxed);
-  counters_.dedupe_filter_capacity.store(filter->capacity(), std::memory_order_relaxed);
+  *built = std::move(filter);
   return Status::Ok();
 }
 

@@ -32,6 +32,7 @@
 
 namespace meterd::core {
 
+class IdentityFilter;
 class Shard;
 
 // Rated plus each rating::UnratedReason.
@@ -52,9 +53,10 @@ struct EngineOptions {
   // After each commit that carried alerts (on the writer thread; return quickly).
   std::function<void()> on_alerts_committed;
   // The dedupe filter (identity_filter.h): at most this much memory; 0 turns it off. The first
-  // filter holds at least filter_initial_keys; each rebuild sizes for twice the identities.
+  // filter holds at least filter_initial_keys; a full one is doubled, or (every other time)
+  // rebuilt from the store for twice the identities stored.
   uint64_t dedupe_filter_max_bytes = uint64_t{256} << 20;
-  uint64_t dedupe_filter_initial_keys = uint64_t{1} << 20;
+  uint64_t dedupe_filter_initial_keys = uint64_t{1} << 24;
 };
 
 // One POST /v1/usage: the parsed batch stays alive (owned here) until `done` ran.
@@ -162,7 +164,8 @@ class Engine {
     std::atomic<uint64_t> dedupe_filter_answers{0};
     std::atomic<uint64_t> dedupe_store_lookups{0};
     std::atomic<uint64_t> dedupe_filter_false_positives{0};
-    std::atomic<uint64_t> dedupe_filter_builds{0};
+    std::atomic<uint64_t> dedupe_filter_builds{0};     // from the store
+    std::atomic<uint64_t> dedupe_filter_doublings{0};  // from the previous filter
     std::atomic<uint64_t> dedupe_filter_build_failures{0};
     std::atomic<uint64_t> dedupe_filter_bytes{0};     // the active filter's
     std::atomic<uint64_t> dedupe_filter_capacity{0};  // identities it holds at its error rate
@@ -192,6 +195,8 @@ class Engine {
   // whenever a shard reports the active one full.
   void RunIdentityFilterBuilder();
   Status BuildIdentityFilter();
+  // A new filter from every identity the store holds (the shards already insert into it).
+  Status ScanIdentityFilter(std::shared_ptr<IdentityFilter>* built);
   // Any thread: the active filter holds its capacity.
   void RequestIdentityFilterRebuild();
 
@@ -211,6 +216,7 @@ class Engine {
   std::condition_variable filter_cv_;
   bool filter_wanted_ = false;
   std::atomic<bool> filter_stop_{false};
+  std::shared_ptr<IdentityFilter> active_filter_;  // the builder thread's; what shards ask
 };
 
 }  // namespace meterd::core

@@ -113,6 +113,7 @@ class EngineCollectable : public prometheus::Collectable {
                          "Dedupe filters built from the store, and builds that failed.",
                          MetricType::Counter,
                          {Value(d(c.dedupe_filter_builds), {{"result", "built"}}),
+                          Value(d(c.dedupe_filter_doublings), {{"result", "doubled"}}),
                           Value(d(c.dedupe_filter_build_failures), {{"result", "failed"}})}));
     out.push_back(Family("meterd_dedupe_filter_bytes", "Memory of the active dedupe filter.",
                          MetricType::Gauge, {Value(d(c.dedupe_filter_bytes))}));

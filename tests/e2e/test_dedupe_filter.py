@@ -2,7 +2,7 @@
 answered by an in-memory filter built from the store, not by a look-up in the events tree. A
 filter may err only towards "maybe", so whatever it answers, no acknowledged event may count
 twice. Here the first filter holds 1,500 identities, so a few thousand events force several
-rebuilds while events are re-sent, around a kill -9, and with the journal unfolded (the builder
+rebuilds (doublings of the full filter, and scans of the store) while events are re-sent, around a kill -9, and with the journal unfolded (the builder
 must read identities that are only in the journal)."""
 
 import http.client
@@ -44,8 +44,11 @@ class DedupeFilter(DaemonTestCase):
     def lookups(self, by):
         return self.daemon.metric("meterd_dedupe_lookups_total", answered_by=by)
 
-    def builds(self):
-        return self.daemon.metric("meterd_dedupe_filter_builds_total", result="built")
+    def builds(self, result=None):
+        """Filters made: from the store ("built"), by doubling the last ("doubled"), or both."""
+        if result:
+            return self.daemon.metric("meterd_dedupe_filter_builds_total", result=result)
+        return self.builds("built") + self.builds("doubled")
 
     def wait_for_builds(self, at_least):
         for _ in range(200):
@@ -64,8 +67,11 @@ class DedupeFilter(DaemonTestCase):
                 self.assertEqual(self.post(sent - 1000, 1000), (0, 1000), f"round {round_}")
             self.assertEqual(self.post(max(0, sent - 300), 600), (0, 600), f"round {round_}")
             sent += 1000
-        # 8,000 identities through a first filter of 1,500: rebuilt larger at least twice.
+        # 8,000 identities through a first filter of 1,500: grown at least twice, by doubling
+        # the full filter and by the scan of the store that follows a doubling.
         self.wait_for_builds(3)
+        self.assertGreaterEqual(self.builds("doubled"), 1)
+        self.assertGreaterEqual(self.builds("built"), 2)
         self.assertGreater(self.lookups("filter"), 0, "new identities should skip the store")
         self.assertLessEqual(self.daemon.metric("meterd_dedupe_filter_false_positives_total"),
                              self.lookups("store"))

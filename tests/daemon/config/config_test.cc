@@ -257,7 +257,7 @@ TEST_F(ConfigTest, ReadsTheDedupeFilterAndRealtimeSettings) {
   auto r = Load({});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->config.ingest.dedupe_filter_max_bytes, uint64_t{256} << 20);
-  EXPECT_EQ(r->config.ingest.dedupe_filter_initial_keys, int64_t{1} << 20);
+  EXPECT_EQ(r->config.ingest.dedupe_filter_initial_keys, int64_t{1} << 24);
   EXPECT_FALSE(r->config.server.io_realtime);
   r = Load({"--dedupe-filter-max", "0", "--dedupe-filter-initial-keys", "1500", "--io-realtime"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
