@@ -8,10 +8,13 @@
 namespace meterd::storage {
 namespace {
 
-void AppendU32LE(std::string* out, uint32_t v) {
-  char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-               static_cast<char>(v >> 24)};
-  out->append(b, 4);
+char* PutVarint(uint64_t v, char* out) {
+  while (v >= 0x80) {
+    *out++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<char>(v);
+  return out;
 }
 
 // Orders the keys of a window that share their first 24 bytes: any function of the whole key
@@ -35,25 +38,34 @@ uint64_t TieBreak(std::string_view key) {
 }  // namespace
 
 void JournalRecord::Add(uint8_t kind, Db db, std::string_view key, std::string_view value) {
-  bytes_.push_back(static_cast<char>(db));
-  bytes_.push_back(static_cast<char>(kind));
-  AppendU32LE(&bytes_, static_cast<uint32_t>(key.size()));
-  AppendU32LE(&bytes_, static_cast<uint32_t>(value.size()));
-  bytes_.append(key);
+  const size_t limit = std::min(key.size(), prev_key_.size());
+  size_t shared = 0;
+  while (shared < limit && key[shared] == prev_key_[shared]) ++shared;
+  char head[1 + 3 * 10];
+  char* p = head;
+  *p++ = static_cast<char>(kind << 7 | static_cast<uint8_t>(db));
+  p = PutVarint(shared, p);
+  p = PutVarint(key.size() - shared, p);
+  p = PutVarint(value.size(), p);
+  bytes_.append(head, static_cast<size_t>(p - head));
+  bytes_.append(key.substr(shared));
   bytes_.append(value);
+  prev_key_.assign(key);
   ++ops_;
 }
 
 Status AppendJournal(WriteTxn& txn, JournalRecord& record) {
   if (record.empty()) return Status::Ok();
   // A job may be applied more than once (reruns): each time in the transaction at hand.
-  PutU64BE(txn.id(), record.bytes_.data());
+  PutU64BE(txn.id() | JournalRecord::kPrefixKeys, record.bytes_.data());
   Result<uint64_t> seq = txn.AppendSequenced(Db::kJournal, record.bytes());
   return seq.ok() ? Status::Ok() : seq.status();
 }
 
 uint64_t JournalRecordTxn(std::string_view record) {
-  return record.size() < JournalRecord::kHeaderSize ? 0 : GetU64BE(record.data());
+  return record.size() < JournalRecord::kHeaderSize
+             ? 0
+             : GetU64BE(record.data()) & ~JournalRecord::kPrefixKeys;
 }
 
 Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, FoldPlan* plan) {

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
@@ -33,6 +34,7 @@
 
 #include "common/status.h"
 #include "storage/env.h"
+#include "storage/keys.h"
 #include "storage/schema.h"
 
 namespace meterd::storage {
@@ -43,11 +45,17 @@ inline constexpr bool IsJournaled(Db db) {
 }
 
 // One journal record under construction: puts and deletes, in order. Reuses its buffer.
-// Encoded: the LMDB id of the committing transaction (8 bytes, BE; stamped by AppendJournal),
-// then per op: db (1) kind (1) key length (4, LE) value length (4, LE) key value.
+// Encoded: a header of 8 bytes, BE: kPrefixKeys | the LMDB id of the committing transaction
+// (stamped by AppendJournal); then per op: tag (1: kind << 7 | db), shared, suffix length and
+// value length (LEB128 varints), the key's suffix, the value. A key is stored as the length of
+// the prefix it shares with the previous op's key plus the rest: a job's identities share their
+// entitlement and its lines their customer, and the journal is about half of all the bytes a
+// commit writes (docs/storage.md, "The write journal").
+// Records whose header lacks kPrefixKeys (written before it existed, left by a crash) use the
+// first layout: per op db (1) kind (1) key length (4, LE) value length (4, LE) key value.
 class JournalRecord {
  public:
-  JournalRecord() : bytes_(kHeaderSize, '\0') {}
+  JournalRecord() : bytes_(kHeaderSize, '\0') { bytes_[0] = static_cast<char>(0x80); }
   void Put(Db db, std::string_view key, std::string_view value) { Add(kPut, db, key, value); }
   void Delete(Db db, std::string_view key) { Add(kDelete, db, key, {}); }
   bool empty() const { return ops_ == 0; }
@@ -55,17 +63,22 @@ class JournalRecord {
   std::string_view bytes() const { return bytes_; }
   void Clear() {
     bytes_.resize(kHeaderSize);
+    prev_key_.clear();
     ops_ = 0;
   }
 
   static constexpr uint8_t kPut = 0;
   static constexpr uint8_t kDelete = 1;
   static constexpr size_t kHeaderSize = 8;
+  // Set in the header of a record whose keys are prefix-compressed (transaction ids stay far
+  // below 2^63).
+  static constexpr uint64_t kPrefixKeys = uint64_t{1} << 63;
 
  private:
   friend Status AppendJournal(WriteTxn& txn, JournalRecord& record);
   void Add(uint8_t kind, Db db, std::string_view key, std::string_view value);
   std::string bytes_;
+  std::string prev_key_;
   size_t ops_ = 0;
 };
 
@@ -163,6 +176,19 @@ inline uint32_t ReadU32LE(const char* p) {
          static_cast<uint32_t>(static_cast<unsigned char>(p[2])) << 16 |
          static_cast<uint32_t>(static_cast<unsigned char>(p[3])) << 24;
 }
+// LEB128; false when the record ends inside the varint or it exceeds 64 bits.
+inline bool ReadVarint(std::string_view in, size_t* pos, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 64 && *pos < in.size(); shift += 7) {
+    const uint8_t b = static_cast<uint8_t>(in[(*pos)++]);
+    result |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
 }  // namespace journal_detail
 
 template <typename Fn>
@@ -171,6 +197,34 @@ Status ForEachJournalOp(std::string_view record, Fn&& fn) {
     return Status::Corruption("journal record without a header");
   }
   size_t pos = JournalRecord::kHeaderSize;
+  if (static_cast<uint8_t>(record[0]) & 0x80) {
+    // Keys are rebuilt here, so an op's key is only valid during fn.
+    char key[kMaxKeySize];
+    size_t key_len = 0;
+    while (pos < record.size()) {
+      const uint8_t tag = static_cast<uint8_t>(record[pos++]);
+      const uint8_t db = tag & 0x7f;
+      uint64_t shared, suffix_len, val_len;
+      if (!journal_detail::ReadVarint(record, &pos, &shared) ||
+          !journal_detail::ReadVarint(record, &pos, &suffix_len) ||
+          !journal_detail::ReadVarint(record, &pos, &val_len)) {
+        return Status::Corruption("journal record truncated");
+      }
+      if (db >= kDbCount || !IsJournaled(static_cast<Db>(db)) || shared > key_len ||
+          suffix_len > kMaxKeySize - shared || val_len > record.size() ||
+          record.size() - pos < suffix_len + val_len) {
+        return Status::Corruption("journal record holds a bad op");
+      }
+      std::memcpy(key + shared, record.data() + pos, suffix_len);
+      key_len = shared + suffix_len;
+      pos += suffix_len;
+      JournalOp op{static_cast<Db>(db), (tag >> 7) == JournalRecord::kDelete,
+                   std::string_view(key, key_len), record.substr(pos, val_len)};
+      pos += val_len;
+      fn(op);
+    }
+    return Status::Ok();
+  }
   while (pos < record.size()) {
     if (record.size() - pos < 10) return Status::Corruption("journal record truncated");
     const char* p = record.data() + pos;

@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "storage/writer.h"
@@ -64,6 +65,89 @@ TEST(Journal, ARecordDecodesToItsOpsInOrder) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(seen,
             (std::vector<std::string>{"1+e1=x", "3-u=", Cat("2+", std::string("k\0y", 3), "=")}));
+}
+
+TEST(Journal, KeysSharingPrefixesDecodeWholeAndTakeLessRoom) {
+  // A job's identities share their entitlement, its lines their customer: each key is stored
+  // as what it shares with the previous op's key plus the rest.
+  JournalRecord r;
+  std::vector<std::tuple<Db, bool, std::string, std::string>> want;
+  size_t raw = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string key = Cat("e1000000-0000-4000-8000-00000000000", i % 3, std::string(1, '\0'),
+                          "stream-", i / 3, "-h", i);
+    const Db db = i % 5 == 4 ? Db::kLines : Db::kEvents;
+    const bool del = i % 7 == 6;
+    std::string value = del ? "" : Cat("v", i);
+    if (del) {
+      r.Delete(db, key);
+    } else {
+      r.Put(db, key, value);
+    }
+    raw += 10 + key.size() + value.size();
+    want.emplace_back(db, del, key, value);
+  }
+  r.Put(Db::kUnknownLines, "", "empty key");  // shares nothing, has nothing
+  want.emplace_back(Db::kUnknownLines, false, "", "empty key");
+  r.Put(Db::kLines, std::string(kMaxKeySize, 'k'), std::string(70'000, 'v'));  // long varints
+  want.emplace_back(Db::kLines, false, std::string(kMaxKeySize, 'k'), std::string(70'000, 'v'));
+  r.Put(Db::kLines, std::string(kMaxKeySize, 'k'), "same key again");  // shares all of it
+  want.emplace_back(Db::kLines, false, std::string(kMaxKeySize, 'k'), "same key again");
+  std::vector<std::tuple<Db, bool, std::string, std::string>> seen;
+  ASSERT_TRUE(ForEachJournalOp(r.bytes(), [&](const JournalOp& op) {
+                seen.emplace_back(op.db, op.is_delete, std::string(op.key), std::string(op.value));
+              }).ok());
+  EXPECT_EQ(seen, want);
+  const size_t first_200 = r.bytes().size() - JournalRecord::kHeaderSize - 70'000 - 8 -
+                           (1 + 3 + 9) - (1 + 3 + kMaxKeySize + 4) - (1 + 3 + 14);
+  EXPECT_LT(first_200 * 2, raw) << "shared prefixes should halve these keys at least";
+}
+
+TEST(Journal, RecordsOfTheFirstLayoutStillDecode) {
+  // What a crash of an earlier build left unfolded: header without kPrefixKeys, then per op
+  // db, kind, key length and value length (4 bytes LE each), key, value.
+  std::string old(8, '\0');
+  old[7] = 42;  // transaction 42
+  auto op = [&](Db db, uint8_t kind, std::string_view key, std::string_view value) {
+    old.push_back(static_cast<char>(db));
+    old.push_back(static_cast<char>(kind));
+    for (uint32_t n : {static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size())}) {
+      for (int b = 0; b < 4; ++b) old.push_back(static_cast<char>(n >> (8 * b)));
+    }
+    old.append(key);
+    old.append(value);
+  };
+  op(Db::kEvents, 0, "ent/e1", "1111");
+  op(Db::kLines, 1, "line/a", "");
+  EXPECT_EQ(JournalRecordTxn(old), 42u);
+  std::vector<std::string> seen;
+  ASSERT_TRUE(ForEachJournalOp(old, [&](const JournalOp& o) {
+                seen.push_back(Cat(static_cast<int>(o.db), o.is_delete ? "-" : "+", o.key, "=",
+                                   o.value));
+              }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"1+ent/e1=1111", "2-line/a="}));
+}
+
+TEST(Journal, APrefixLongerThanThePreviousKeyIsCorruption) {
+  JournalRecord r;
+  r.Put(Db::kEvents, "abc", "x");
+  std::string bytes(r.bytes());
+  // The first op shares nothing: claiming 2 shared bytes with no previous key is corrupt.
+  ASSERT_EQ(bytes[JournalRecord::kHeaderSize + 1], 0);
+  bytes[JournalRecord::kHeaderSize + 1] = 2;
+  Status st = ForEachJournalOp(bytes, [](const JournalOp&) {});
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  // A suffix that would make the key longer than LMDB takes, and a varint that never ends.
+  JournalRecord one;
+  one.Put(Db::kEvents, "k", "");
+  std::string too_long(one.bytes());
+  too_long[JournalRecord::kHeaderSize + 2] = static_cast<char>(0x80);  // 512 = 0x80 0x04
+  too_long.insert(JournalRecord::kHeaderSize + 3, 1, '\x04');
+  too_long += std::string(600, 'k');
+  EXPECT_EQ(ForEachJournalOp(too_long, [](const JournalOp&) {}).code(), StatusCode::kCorruption);
+  std::string endless(JournalRecord().bytes());
+  endless += std::string(1, static_cast<char>(Db::kEvents)) + std::string(12, '\xff');
+  EXPECT_EQ(ForEachJournalOp(endless, [](const JournalOp&) {}).code(), StatusCode::kCorruption);
 }
 
 TEST(Journal, ATruncatedOrForeignRecordIsCorruption) {
