@@ -149,6 +149,7 @@ KeyBuilder& KeyBuilder::AddTrailingString(std::string_view s) {
     return *this;
   }
   const size_t kept = room - 2 - kHashBytes;
+  truncated_ = true;
   std::memcpy(buf_ + size_, s.data(), kept);
   size_ += kept;
   buf_[size_++] = kTerminator;

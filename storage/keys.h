@@ -49,8 +49,11 @@ class KeyBuilder {
   void Clear() {
     size_ = 0;
     ok_ = true;
+    truncated_ = false;
   }
   bool ok() const { return ok_; }
+  // An AddTrailingString kept only a prefix and the hash: the value must carry the string.
+  bool truncated() const { return truncated_; }
   size_t size() const { return size_; }
   // Valid until the next mutation of this builder.
   std::string_view view() const { return std::string_view(buf_, size_); }
@@ -61,6 +64,7 @@ class KeyBuilder {
   char buf_[kMaxKeySize];
   size_t size_ = 0;
   bool ok_ = true;
+  bool truncated_ = false;
 };
 
 // Reads a key field by field, in the order it was built. Each Read returns false (and leaves

@@ -22,8 +22,8 @@ namespace meterd::core {
 struct StoredLine {
   rating::Decimal quantity;
   rating::RatedAmounts rated;
-  // The full resource URI. Keys keep only a prefix (plus a hash) of a URI too long for LMDB's
-  // 511-byte keys, so the value is where the whole URI lives.
+  // The full resource URI when the key keeps only a prefix (plus a hash) of one too long for
+  // LMDB's 511-byte keys; empty when the key holds it whole (readers take it from the key).
   std::string resource_uri;
 };
 void EncodeLine(const StoredLine& line, std::string* out);

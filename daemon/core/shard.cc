@@ -686,7 +686,9 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
                  v.resource_uri);
       stored.quantity = v.quantity;
       stored.rated = *v.rated;
-      stored.resource_uri.assign(v.resource_uri);
+      // Readers take the URI from the key unless the value has one: only a key that kept a
+      // prefix of it needs it again, the rest would write it twice per line and commit.
+      stored.resource_uri.assign(kb_.truncated() ? v.resource_uri : std::string_view());
       EncodeLine(stored, &scratch_);
       job->writes.Put(Db::kLines, kb_.view(), scratch_);
       ++job->line_writes[static_cast<size_t>(stored.rated.reason)];

@@ -1,6 +1,7 @@
 """Resource URIs up to the 1024-byte limit: LMDB keys keep only a prefix and a hash of them, so
 the full URI must come back from the stored value — also after a restart, when the ledger is
-rebuilt from the store — and two long URIs sharing a prefix must stay two lines."""
+rebuilt from the store — and two long URIs sharing a prefix must stay two lines. A short URI's
+value leaves it out (the key holds it), so it must come back from the key."""
 
 import json
 
@@ -25,21 +26,26 @@ class LongResourceUris(DaemonTestCase):
         uri_a = base + "a" * (1024 - len(base) - 1) + "x"
         uri_b = base + "a" * (1024 - len(base) - 1) + "y"
         self.assertEqual(len(uri_a.encode()), 1024)
-        answer = d.post_usage("\n".join([event(1, uri_a), event(2, uri_b, "2")]))
-        self.assertEqual(answer["accepted"], 2, answer)
+        # A short URI beside them: its key holds it whole, so its stored value does not repeat
+        # it, and it must come back from the key (after the restart too).
+        uri_c = base + "short-vm"
+        answer = d.post_usage("\n".join([event(1, uri_a), event(2, uri_b, "2"),
+                                         event(4, uri_c, "3")]))
+        self.assertEqual(answer["accepted"], 3, answer)
 
         def lines():
             got = d.get_json(f"/v1/customers/{CUSTOMER}/lines?month=2026-11")["lines"]
             return sorted((l["resource_uri"], l["quantity"]) for l in got)
 
-        expected = [(uri_a, "1.000000000"), (uri_b, "2.000000000")]
+        expected = [(uri_a, "1.000000000"), (uri_b, "2.000000000"), (uri_c, "3.000000000")]
         self.assertEqual(lines(), expected)
         d.kill()
         d.start()
         self.assertEqual(lines(), expected)
-        answer = d.post_usage(event(3, uri_a, "4"))
-        self.assertEqual(answer["accepted"], 1, answer)
-        self.assertEqual(lines(), [(uri_a, "5.000000000"), (uri_b, "2.000000000")])
+        answer = d.post_usage("\n".join([event(3, uri_a, "4"), event(5, uri_c, "1")]))
+        self.assertEqual(answer["accepted"], 2, answer)
+        self.assertEqual(lines(), [(uri_a, "5.000000000"), (uri_b, "2.000000000"),
+                                   (uri_c, "4.000000000")])
 
     def test_long_uris_of_unknown_entitlements_keep_their_full_text(self):
         d = self.start_daemon()

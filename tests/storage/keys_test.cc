@@ -99,6 +99,27 @@ TEST(KeyBuilder, TruncatesALongTrailingStringToAUniqueKeyOfMaximumSize) {
   EXPECT_GT(uri.size(), 400u);
 }
 
+TEST(KeyBuilder, SaysWhenItKeptOnlyAPrefixOfTheTrailingString) {
+  // A line's value carries its URI only when the key could not (daemon/core/records.h).
+  KeyBuilder k;
+  keys::Line(&k, "c", 1, "m", 2, "e", std::string(400, 'r'));
+  EXPECT_FALSE(k.truncated());
+  k.Clear();
+  keys::Line(&k, "c", 1, "m", 2, "e", std::string(600, 'r'));
+  EXPECT_TRUE(k.ok());
+  EXPECT_TRUE(k.truncated());
+  k.Clear();
+  EXPECT_FALSE(k.truncated());
+  // The longest URI that still fits whole: the key is exactly kMaxKeySize, nothing hashed.
+  const size_t fixed = LineKeyOf("c", 1, "m", 2, "e", "").size();
+  keys::Line(&k, "c", 1, "m", 2, "e", std::string(kMaxKeySize - fixed, 'r'));
+  EXPECT_EQ(k.size(), kMaxKeySize);
+  EXPECT_FALSE(k.truncated());
+  k.Clear();
+  keys::Line(&k, "c", 1, "m", 2, "e", std::string(kMaxKeySize - fixed + 1, 'r'));
+  EXPECT_TRUE(k.truncated());
+}
+
 TEST(KeyBuilder, KeepsOrderBetweenATruncatedAndAShortStringThatDifferEarly) {
   const std::string long_uri = "/subscriptions/b/" + std::string(900, 'r');
   EXPECT_LT(LineKeyOf("c", 1, "m", 2, "e", "/subscriptions/a"),
