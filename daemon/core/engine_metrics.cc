@@ -110,7 +110,8 @@ class EngineCollectable : public prometheus::Collectable {
                          "Store look-ups after the dedupe filter's \"maybe\" that found nothing.",
                          MetricType::Counter, {Value(d(c.dedupe_filter_false_positives))}));
     out.push_back(Family("meterd_dedupe_filter_builds_total",
-                         "Dedupe filters built from the store, and builds that failed.",
+                         "Dedupe filters built from the store, doubled from a full one, and "
+                         "builds that failed.",
                          MetricType::Counter,
                          {Value(d(c.dedupe_filter_builds), {{"result", "built"}}),
                           Value(d(c.dedupe_filter_doublings), {{"result", "doubled"}}),
