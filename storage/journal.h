@@ -55,7 +55,7 @@ inline constexpr bool IsJournaled(Db db) {
 // first layout: per op db (1) kind (1) key length (4, LE) value length (4, LE) key value.
 class JournalRecord {
  public:
-  JournalRecord() : bytes_(kHeaderSize, '\0') { bytes_[0] = static_cast<char>(0x80); }
+  JournalRecord() : bytes_(kHeaderSize, '\0') { PutU64BE(kPrefixKeys, bytes_.data()); }
   void Put(Db db, std::string_view key, std::string_view value) { Add(kPut, db, key, value); }
   void Delete(Db db, std::string_view key) { Add(kDelete, db, key, {}); }
   bool empty() const { return ops_ == 0; }
@@ -197,7 +197,7 @@ Status ForEachJournalOp(std::string_view record, Fn&& fn) {
     return Status::Corruption("journal record without a header");
   }
   size_t pos = JournalRecord::kHeaderSize;
-  if (static_cast<uint8_t>(record[0]) & 0x80) {
+  if (GetU64BE(record.data()) & JournalRecord::kPrefixKeys) {
     // Keys are rebuilt here, so an op's key is only valid during fn.
     char key[kMaxKeySize];
     size_t key_len = 0;
