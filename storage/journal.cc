@@ -17,22 +17,140 @@ char* PutVarint(uint64_t v, char* out) {
   return out;
 }
 
-// Orders the keys of a window that share their first 24 bytes: any function of the whole key
-// does (equal keys must only end up adjacent), and this one costs a multiply per 8 bytes where
-// the 128-bit MurmurHash3 of the store's keys cost 24 ns per identity, 1.3 % of ingest.
-uint64_t TieBreak(std::string_view key) {
-  uint64_t h = 0x9E3779B97F4A7C15ULL ^ key.size();
-  size_t i = 0;
-  for (; i + 8 <= key.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, key.data() + i, 8);
-    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
-    h ^= h >> 31;
+constexpr size_t kWindowBytes = sizeof(FoldPlan::Op::window);
+constexpr size_t kWindowWords = kWindowBytes / 8;
+
+// Loads bytes [offset, offset + 24) of key into w as big-endian words, zero-padded: comparing
+// the words compares those bytes in LMDB's order.
+void LoadWindow(std::string_view key, size_t offset, uint64_t* w) {
+  char bytes[kWindowBytes] = {};
+  if (key.size() > offset) {
+    std::memcpy(bytes, key.data() + offset, std::min(key.size() - offset, kWindowBytes));
   }
-  uint64_t w = 0;
-  std::memcpy(&w, key.data() + i, key.size() - i);
-  h = (h ^ w) * 0x94D049BB133111EBULL;
-  return h ^ (h >> 29);
+  for (size_t i = 0; i < kWindowWords; ++i) {
+    uint64_t word;
+    std::memcpy(&word, bytes + 8 * i, 8);
+    w[i] = __builtin_bswap64(word);
+  }
+}
+
+// The key's length as far as the window at offset tells: a key that ends inside it sorts
+// before the longer keys it is a prefix of, and keys that go on past it tie (a deeper window
+// orders them).
+size_t Reach(const FoldPlan::Op& op, size_t offset) {
+  return std::min<size_t>(op.key_len, offset + kWindowBytes + 1);
+}
+
+// (database, window, reach): how ops compare at one depth before journal order.
+int CompareAtDepth(const FoldPlan::Op& a, const FoldPlan::Op& b, size_t offset) {
+  if (a.db != b.db) return a.db < b.db ? -1 : 1;
+  for (size_t i = 0; i < kWindowWords; ++i) {
+    if (a.window[i] != b.window[i]) return a.window[i] < b.window[i] ? -1 : 1;
+  }
+  const size_t reach_a = Reach(a, offset);
+  const size_t reach_b = Reach(b, offset);
+  if (reach_a != reach_b) return reach_a < reach_b ? -1 : 1;
+  return 0;
+}
+
+// Runs this long are ordered by bucketing on their (database, window, reach) instead of by
+// comparisons: a window's ops fall into a few hundred such groups (entitlements, customers),
+// and a hash pass plus one stable scatter costs less than log2(n) comparisons of every op.
+constexpr size_t kBucketAtLeast = 4096;
+
+// Orders [begin, end), whose ops are in journal order within every group of equal
+// (database, window, reach), like the std::sort below: groups in order, journal order within
+// each (the scatter is stable). scratch holds end - begin ops.
+void BucketByWindow(size_t offset, FoldPlan::Op* begin, FoldPlan::Op* end,
+                    FoldPlan::Op* scratch) {
+  const size_t n = static_cast<size_t>(end - begin);
+  struct Group {
+    const FoldPlan::Op* first;
+    size_t count = 0;
+    size_t start = 0;
+  };
+  std::vector<Group> groups;
+  std::vector<uint32_t> slots(64, 0);  // group index + 1, open addressing
+  std::vector<uint32_t> group_of(n);
+  auto hash_of = [offset](const FoldPlan::Op& op) {
+    uint64_t h = (static_cast<uint64_t>(op.db) << 32 | Reach(op, offset)) * 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < kWindowWords; ++i) {
+      h = (h ^ op.window[i]) * 0xBF58476D1CE4E5B9ULL;
+      h ^= h >> 31;
+    }
+    return h;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (groups.size() * 2 >= slots.size()) {  // grow, keeping the table at most half full
+      std::vector<uint32_t> bigger(slots.size() * 2, 0);
+      for (uint32_t g = 0; g < groups.size(); ++g) {
+        size_t at = hash_of(*groups[g].first) & (bigger.size() - 1);
+        while (bigger[at] != 0) at = (at + 1) & (bigger.size() - 1);
+        bigger[at] = g + 1;
+      }
+      slots.swap(bigger);
+    }
+    size_t at = hash_of(begin[i]) & (slots.size() - 1);
+    while (slots[at] != 0 && CompareAtDepth(*groups[slots[at] - 1].first, begin[i], offset) != 0) {
+      at = (at + 1) & (slots.size() - 1);
+    }
+    if (slots[at] == 0) {
+      groups.push_back(Group{&begin[i]});
+      slots[at] = static_cast<uint32_t>(groups.size());
+    }
+    group_of[i] = slots[at] - 1;
+    ++groups[group_of[i]].count;
+  }
+  std::vector<uint32_t> ranked(groups.size());
+  for (uint32_t g = 0; g < groups.size(); ++g) ranked[g] = g;
+  std::sort(ranked.begin(), ranked.end(), [&](uint32_t a, uint32_t b) {
+    return CompareAtDepth(*groups[a].first, *groups[b].first, offset) < 0;
+  });
+  size_t start = 0;
+  for (uint32_t g : ranked) {
+    groups[g].start = start;
+    start += groups[g].count;
+  }
+  for (size_t i = 0; i < n; ++i) scratch[groups[group_of[i]].start++] = begin[i];
+  std::copy(scratch, scratch + n, begin);
+}
+
+// Sorts ops [begin, end) — equal in their keys' bytes before offset, whose windows hold the
+// bytes at offset — into exact (database, key, journal order) order: by the window's integers,
+// then, within each run that ties there, by the next window, loaded from the arena only for
+// that run (a radix sort by 24-byte digits). The writer applies a window in this order, so its
+// cursor walks each B-tree page once instead of descending from the root for every key; and
+// the planner reads each key's bytes past the first window once per window, where comparing
+// whole keys read them from a 30 MB arena at every comparison. Writes superseded by a later
+// write of the same key are marked. Ops within a run of equal (database, window, reach) come
+// in journal order; scratch holds end - begin ops.
+void SortExactly(const std::string& arena, size_t offset, FoldPlan::Op* begin,
+                 FoldPlan::Op* end, FoldPlan::Op* scratch) {
+  if (static_cast<size_t>(end - begin) >= kBucketAtLeast) {
+    BucketByWindow(offset, begin, end, scratch);
+  } else {
+    std::sort(begin, end, [offset](const FoldPlan::Op& a, const FoldPlan::Op& b) {
+      const int c = CompareAtDepth(a, b, offset);
+      return c != 0 ? c < 0 : a.order < b.order;
+    });
+  }
+  const size_t next = offset + kWindowBytes;
+  for (FoldPlan::Op* run = begin; run != end;) {
+    FoldPlan::Op* run_end = run + 1;
+    while (run_end != end && CompareAtDepth(*run, *run_end, offset) == 0) ++run_end;
+    if (run_end - run > 1) {
+      if (Reach(*run, offset) > next) {  // longer keys: the next 24 bytes decide
+        for (FoldPlan::Op* op = run; op != run_end; ++op) {
+          if (op + 8 < run_end) __builtin_prefetch(arena.data() + op[8].key_off + next);
+          LoadWindow(std::string_view(arena.data() + op->key_off, op->key_len), next, op->window);
+        }
+        SortExactly(arena, next, run, run_end, scratch + (run - begin));
+      } else {  // one key written several times, in journal order: the last write counts
+        for (FoldPlan::Op* op = run; op + 1 != run_end; ++op) op->superseded = true;
+      }
+    }
+    run = run_end;
+  }
 }
 
 }  // namespace
@@ -98,17 +216,14 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
     plan->last_seq = seq;
     ++plan->records;
     decode = ForEachJournalOp(v, [&](const JournalOp& op) {
-      char head[24] = {};
-      std::memcpy(head, op.key.data(), std::min<size_t>(op.key.size(), sizeof head));
-      FoldPlan::Op o{op.db,
-                     op.is_delete,
-                     static_cast<uint32_t>(plan->arena.size()),
-                     static_cast<uint32_t>(op.key.size()),
-                     0,
-                     static_cast<uint32_t>(op.value.size()),
-                     static_cast<uint32_t>(plan->ops.size()),
-                     {GetU64BE(head), GetU64BE(head + 8), GetU64BE(head + 16)},
-                     TieBreak(op.key)};
+      FoldPlan::Op o{};
+      o.db = op.db;
+      o.is_delete = op.is_delete;
+      o.key_off = static_cast<uint32_t>(plan->arena.size());
+      o.key_len = static_cast<uint32_t>(op.key.size());
+      o.val_len = static_cast<uint32_t>(op.value.size());
+      o.order = static_cast<uint32_t>(plan->ops.size());
+      LoadWindow(op.key, 0, o.window);
       plan->arena.append(op.key);
       o.val_off = static_cast<uint32_t>(plan->arena.size());
       plan->arena.append(op.value);
@@ -125,33 +240,12 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
   if (!decode.ok()) return decode;
   if (!plan->cut) plan->folds_through = plan->snapshot_txn;  // every record of the snapshot
   if (plan->arena.size() > UINT32_MAX) return Status::ResourceExhausted("fold window too large");
-  // Nearly key order: by the first 24 bytes of the key (LMDB's order as far as they go), then
-  // by a hash of the whole key, then journal order. Keys sharing 24 bytes — one entitlement's
-  // identities, one customer's lines — sit on neighbouring pages anyway, so a slice is still a
-  // contiguous run of pages; equal keys are adjacent, latest last, as the last-write-wins pass
-  // below needs; and every comparison is between integers in the Op itself, where comparing
-  // whole keys meant a memcmp of long shared prefixes in a 30 MB arena (the planner's cost).
   std::vector<FoldPlan::Op>& ops = plan->ops;
-  const std::string& arena = plan->arena;
-  auto key_of = [&arena](const FoldPlan::Op& o) {
-    return std::string_view(arena.data() + o.key_off, o.key_len);
-  };
-  std::sort(ops.begin(), ops.end(), [](const FoldPlan::Op& a, const FoldPlan::Op& b) {
-    if (a.db != b.db) return a.db < b.db;
-    for (int i = 0; i < 3; ++i) {
-      if (a.prefix[i] != b.prefix[i]) return a.prefix[i] < b.prefix[i];
-    }
-    if (a.hash != b.hash) return a.hash < b.hash;
-    return a.order < b.order;
-  });
+  plan->scratch.resize(ops.size());
+  SortExactly(plan->arena, 0, ops.data(), ops.data() + ops.size(), plan->scratch.data());
   size_t out = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    // Different keys with the same prefix and hash may interleave; only adjacent equal keys
-    // are folded into one, which a full hash collision between two live keys could defeat only
-    // by leaving both writes in journal order: still correct, one redundant put.
-    const bool superseded = i + 1 < ops.size() && ops[i + 1].db == ops[i].db &&
-                            ops[i + 1].hash == ops[i].hash && key_of(ops[i + 1]) == key_of(ops[i]);
-    if (!superseded) ops[out++] = ops[i];
+  for (const FoldPlan::Op& op : ops) {
+    if (!op.superseded) ops[out++] = op;
   }
   ops.resize(out);
   return Status::Ok();

@@ -118,15 +118,16 @@ struct FoldPlan {
   struct Op {
     Db db;
     bool is_delete;
+    bool superseded;  // a later write of the same key is in the window (planning only)
     uint32_t key_off, key_len, val_off, val_len;
     uint32_t order;  // position in the journal: among writes of one key, the last counts
-    // The sort key, all inline (no look into the arena while sorting): the key's first 24
-    // bytes (big-endian words, zero-padded), then a hash of the whole key.
-    uint64_t prefix[3];
-    uint64_t hash;
+    // 24 bytes of the key (big-endian words, zero-padded) at the depth the sort has reached:
+    // every comparison is between integers in the Op itself.
+    uint64_t window[3];
   };
   std::string arena;
   std::vector<Op> ops;
+  std::vector<Op> scratch;  // the planner's sort buffer, kept between windows
   size_t applied = 0;  // ops [0, applied) are committed into the B-trees
 
   std::string_view key(const Op& op) const { return {arena.data() + op.key_off, op.key_len}; }
