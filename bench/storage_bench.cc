@@ -6,7 +6,8 @@
 // (the daemon's shape), random (GUID-like) event ids, and reopen time of a large
 // store. Set METERD_BENCH_DIR to choose the disk (default: the temp directory),
 // METERD_BENCH_REOPEN_LINES for the reopen store size (default 100,000; docs use 10,000,000)
-// and METERD_BENCH_SYNC to compare sync modes (default full).
+// and METERD_BENCH_SYNC to compare sync modes (default full). BM_JournalRecordJob times a
+// shard building one job's journal record (no disk).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "storage/env.h"
+#include "storage/journal.h"
 #include "storage/keys.h"
 #include "storage/schema.h"
 #include "storage/writer.h"
@@ -372,6 +374,70 @@ void BM_HashForKeyIdentity(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_HashForKeyIdentity);
+
+// One shard job's journal record as ProcessUsage and SettleTouched build it: 500 identity puts
+// (4-byte values) in arrival order, consecutive ones from different entitlements, then the 500
+// daily lines they touched (~200-byte values), in a fresh record per job. Checked by decoding.
+void BM_JournalRecordJob(benchmark::State& state) {
+  constexpr int kEvents = 500;
+  std::vector<std::string> identities, line_keys;
+  KeyBuilder kb;
+  for (int i = 0; i < kEvents; ++i) {
+    char entitlement[37], event_id[40], customer[37], uri[160];
+    std::snprintf(entitlement, sizeof entitlement, "0b5d2c1e-3f4a-4b6c-8d7e-%012d", i % 97);
+    std::snprintf(event_id, sizeof event_id, "s%04d-2026112012-%d", i * 7 % 2400, i % 3);
+    std::snprintf(customer, sizeof customer, "7c1f3a2b-5d4e-4f6a-9b8c-%012d", i % 41);
+    std::snprintf(uri, sizeof uri,
+                  "/subscriptions/%s/resourceGroups/rg-%d/providers/Microsoft.Compute/"
+                  "virtualMachines/vm-%04d", entitlement, i % 5, i);
+    kb.Clear();
+    keys::Event(&kb, entitlement, event_id);
+    identities.emplace_back(kb.view());
+    kb.Clear();
+    keys::Line(&kb, customer, kMonth, "meter-standard-d2s-v5", kDate, entitlement, uri);
+    line_keys.emplace_back(kb.view());
+  }
+  std::sort(line_keys.begin(), line_keys.end());  // SettleTouched writes a ledger's lines in order
+  const std::string expiry = EncodeU64BE(kExpiryDay).substr(4);
+  std::string line_value(kLineValueSize, '\0');
+  for (size_t i = 0; i < line_value.size(); ++i) line_value[i] = static_cast<char>(i * 31);
+
+  auto build = [&](JournalRecord* record) {
+    for (const std::string& id : identities) record->Put(Db::kEvents, id, expiry);
+    for (const std::string& key : line_keys) record->Put(Db::kLines, key, line_value);
+  };
+  {
+    JournalRecord record;
+    build(&record);
+    size_t n = 0;
+    bool same = true;
+    Status decoded = ForEachJournalOp(record.bytes(), [&](const JournalOp& op) {
+      const bool identity = n < identities.size();
+      const std::string& key = identity ? identities[n] : line_keys[n - identities.size()];
+      same = same && !op.is_delete && op.db == (identity ? Db::kEvents : Db::kLines) &&
+             op.key == key && op.value == (identity ? std::string_view(expiry) : line_value);
+      ++n;
+    });
+    if (!decoded.ok() || !same || n != 2 * kEvents) {
+      state.SkipWithError("journal record does not decode to its ops");
+      return;
+    }
+  }
+  JournalRecord reused;
+  for (auto _ : state) {
+    JournalRecord fresh;
+    JournalRecord* record = &fresh;
+    if (state.range(0) == 0) {
+      reused.Clear();
+      record = &reused;
+    }
+    build(record);
+    benchmark::DoNotOptimize(record->bytes().data());
+  }
+  state.SetItemsProcessed(state.iterations() * 2 * kEvents);
+}
+// reused: the cost of the ops alone; fresh: with the buffer's growth, as a new job has it.
+BENCHMARK(BM_JournalRecordJob)->ArgName("fresh")->Arg(0)->Arg(1);
 
 void BM_IngestBatch(benchmark::State& state, IdStyle style, Order order = Order::kKeyOrder) {
   Store store;

@@ -1,7 +1,9 @@
 #include "storage/journal.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <utility>
 
 #include "storage/keys.h"
 
@@ -15,6 +17,24 @@ char* PutVarint(uint64_t v, char* out) {
   }
   *out++ = static_cast<char>(v);
   return out;
+}
+
+// Length of the prefix a and b share, eight bytes at a time: the shard calls this for every
+// identity and line it journals.
+size_t SharedPrefixLength(std::string_view a, std::string_view b) {
+  const size_t limit = std::min(a.size(), b.size());
+  size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; i + 8 <= limit; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a.data() + i, 8);
+      std::memcpy(&y, b.data() + i, 8);
+      // The lowest set bit of x ^ y lies in the first byte that differs (little-endian).
+      if (x != y) return i + static_cast<size_t>(std::countr_zero(x ^ y)) / 8;
+    }
+  }
+  while (i < limit && a[i] == b[i]) ++i;
+  return i;
 }
 
 constexpr size_t kWindowBytes = sizeof(FoldPlan::Op::window);
@@ -155,27 +175,65 @@ void SortExactly(const std::string& arena, size_t offset, FoldPlan::Op* begin,
 
 }  // namespace
 
+JournalRecord::JournalRecord(const JournalRecord& other)
+    : prev_key_(other.prev_key_), ops_(other.ops_) {
+  Grow(other.size_);
+  std::memcpy(buffer_.get(), other.buffer_.get(), other.size_);
+  size_ = other.size_;
+}
+
+// The moved-from record is left empty and without a buffer until Clear().
+JournalRecord::JournalRecord(JournalRecord&& other) noexcept
+    : buffer_(std::move(other.buffer_)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      prev_key_(std::move(other.prev_key_)),
+      ops_(std::exchange(other.ops_, 0)) {}
+
+JournalRecord& JournalRecord::operator=(JournalRecord other) noexcept {
+  std::swap(buffer_, other.buffer_);
+  std::swap(size_, other.size_);
+  std::swap(capacity_, other.capacity_);
+  std::swap(prev_key_, other.prev_key_);
+  std::swap(ops_, other.ops_);
+  return *this;
+}
+
+void JournalRecord::Grow(size_t at_least) {
+  const size_t capacity = std::max({at_least, 2 * capacity_, size_t{4096}});
+  std::unique_ptr<char[]> grown(new char[capacity]);
+  if (size_ > 0) std::memcpy(grown.get(), buffer_.get(), size_);
+  buffer_ = std::move(grown);
+  capacity_ = capacity;
+}
+
 void JournalRecord::Add(uint8_t kind, Db db, std::string_view key, std::string_view value) {
-  const size_t limit = std::min(key.size(), prev_key_.size());
-  size_t shared = 0;
-  while (shared < limit && key[shared] == prev_key_[shared]) ++shared;
-  char head[1 + 3 * 10];
-  char* p = head;
+  if (size_ == 0) Clear();  // moved from: the header first
+  const size_t shared = SharedPrefixLength(key, prev_key_);
+  const size_t suffix = key.size() - shared;
+  constexpr size_t kMaxHead = 1 + 3 * 10;  // tag and three varints
+  const size_t most = kMaxHead + suffix + value.size();
+  if (capacity_ - size_ < most) Grow(size_ + most);
+  char* p = buffer_.get() + size_;
   *p++ = static_cast<char>(kind << 7 | static_cast<uint8_t>(db));
   p = PutVarint(shared, p);
-  p = PutVarint(key.size() - shared, p);
+  p = PutVarint(suffix, p);
   p = PutVarint(value.size(), p);
-  bytes_.append(head, static_cast<size_t>(p - head));
-  bytes_.append(key.substr(shared));
-  bytes_.append(value);
-  prev_key_.assign(key);
+  std::memcpy(p, key.data() + shared, suffix);
+  p += suffix;
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  size_ = static_cast<size_t>(p - buffer_.get());
+  // Only the part that differs: the shared prefix is already there.
+  prev_key_.resize(shared);
+  prev_key_.append(key.data() + shared, suffix);
   ++ops_;
 }
 
 Status AppendJournal(WriteTxn& txn, JournalRecord& record) {
   if (record.empty()) return Status::Ok();
   // A job may be applied more than once (reruns): each time in the transaction at hand.
-  PutU64BE(txn.id() | JournalRecord::kPrefixKeys, record.bytes_.data());
+  PutU64BE(txn.id() | JournalRecord::kPrefixKeys, record.buffer_.get());
   Result<uint64_t> seq = txn.AppendSequenced(Db::kJournal, record.bytes());
   return seq.ok() ? Status::Ok() : seq.status();
 }

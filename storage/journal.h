@@ -27,6 +27,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,14 +56,19 @@ inline constexpr bool IsJournaled(Db db) {
 // first layout: per op db (1) kind (1) key length (4, LE) value length (4, LE) key value.
 class JournalRecord {
  public:
-  JournalRecord() : bytes_(kHeaderSize, '\0') { PutU64BE(kPrefixKeys, bytes_.data()); }
+  JournalRecord() { Clear(); }
+  JournalRecord(const JournalRecord& other);
+  JournalRecord(JournalRecord&& other) noexcept;
+  JournalRecord& operator=(JournalRecord other) noexcept;
   void Put(Db db, std::string_view key, std::string_view value) { Add(kPut, db, key, value); }
   void Delete(Db db, std::string_view key) { Add(kDelete, db, key, {}); }
   bool empty() const { return ops_ == 0; }
   size_t ops() const { return ops_; }
-  std::string_view bytes() const { return bytes_; }
+  std::string_view bytes() const { return {buffer_.get(), size_}; }
   void Clear() {
-    bytes_.resize(kHeaderSize);
+    if (capacity_ < kHeaderSize) Grow(kHeaderSize);
+    PutU64BE(kPrefixKeys, buffer_.get());
+    size_ = kHeaderSize;
     prev_key_.clear();
     ops_ = 0;
   }
@@ -77,7 +83,13 @@ class JournalRecord {
  private:
   friend Status AppendJournal(WriteTxn& txn, JournalRecord& record);
   void Add(uint8_t kind, Db db, std::string_view key, std::string_view value);
-  std::string bytes_;
+  void Grow(size_t at_least);
+  // A plain buffer rather than a std::string: an op's tag and varints are written straight
+  // into it (a std::string would take them from a scratch array, whose byte-wise stores a
+  // wider load then cannot forward from), and growth does not zero what is then overwritten.
+  std::unique_ptr<char[]> buffer_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
   std::string prev_key_;
   size_t ops_ = 0;
 };

@@ -103,6 +103,59 @@ TEST(Journal, KeysSharingPrefixesDecodeWholeAndTakeLessRoom) {
   EXPECT_LT(first_200 * 2, raw) << "shared prefixes should halve these keys at least";
 }
 
+size_t VarintSize(size_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+
+TEST(Journal, EachKeyIsStoredAsTheLongestPrefixItSharesPlusTheRestAlsoAfterClear) {
+  // Keys that differ from the one before at every offset around the 8-byte steps the shared
+  // length is measured in, are prefixes of it, or extend it; the record's exact size proves
+  // each shared length was the longest one (a shorter one would still decode).
+  std::mt19937_64 rng(7);
+  JournalRecord r;
+  for (int round = 0; round < 2; ++round) {
+    r.Clear();  // the second round reuses the buffer: its first key must share nothing
+    std::vector<std::pair<std::string, std::string>> want;
+    std::string prev;
+    size_t expected = JournalRecord::kHeaderSize;
+    std::string key(round == 0 ? "" : "a different first key");
+    for (int i = 0; i < 3000; ++i) {
+      const size_t at = rng() % 40;
+      switch (rng() % 4) {
+        case 0:  // differs at `at`
+          if (key.size() <= at) key.resize(at + 1, 'x');
+          key[at] = static_cast<char>(key[at] + 1 + static_cast<int>(rng() % 200));
+          break;
+        case 1:  // a prefix of the previous key
+          key.resize(std::min(key.size(), at));
+          break;
+        case 2:  // extends it
+          key.append(at, static_cast<char>('a' + rng() % 3));
+          break;
+        default:  // equal
+          break;
+      }
+      std::string value(rng() % 3 == 0 ? 5000 : rng() % 9, static_cast<char>(i));
+      r.Put(Db::kEvents, key, value);
+      want.emplace_back(key, value);
+      size_t shared = 0;
+      while (shared < std::min(key.size(), prev.size()) && key[shared] == prev[shared]) ++shared;
+      expected += 1 + VarintSize(shared) + VarintSize(key.size() - shared) +
+                  VarintSize(value.size()) + key.size() - shared + value.size();
+      prev = key;
+    }
+    std::vector<std::pair<std::string, std::string>> seen;
+    ASSERT_TRUE(ForEachJournalOp(r.bytes(), [&](const JournalOp& op) {
+                  seen.emplace_back(std::string(op.key), std::string(op.value));
+                }).ok());
+    EXPECT_EQ(seen, want) << "round " << round;
+    EXPECT_EQ(r.bytes().size(), expected) << "round " << round;
+    EXPECT_EQ(r.ops(), want.size());
+  }
+}
+
 TEST(Journal, RecordsOfTheFirstLayoutStillDecode) {
   // What a crash of an earlier build left unfolded: header without kPrefixKeys, then per op
   // db, kind, key length and value length (4 bytes LE each), key, value.

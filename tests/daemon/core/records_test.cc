@@ -98,6 +98,41 @@ TEST(LineRecord, AmountsAroundSixtyFourBitsRoundTrip) {
   }
 }
 
+// What stores hold: amounts as LEB128 of their zigzag, written here a byte at a time, against
+// the encoder's word-assembled fast path and its 128-bit path, at every 7-bit boundary.
+std::string ReferenceVarint(int128 v) {
+  using u128 = unsigned __int128;
+  u128 u = (static_cast<u128>(v) << 1) ^ static_cast<u128>(v >> 127);
+  std::string out;
+  do {
+    uint8_t byte = static_cast<uint8_t>(u & 0x7F);
+    u >>= 7;
+    if (u != 0) byte |= 0x80;
+    out.push_back(static_cast<char>(byte));
+  } while (u != 0);
+  return out;
+}
+
+TEST(LineRecord, AmountsAreStoredAsLeb128OfTheirZigzagAtEveryByteBoundary) {
+  constexpr size_t kQuantityAt = 6;  // version, reason, flags, currency (3)
+  for (int bits = 0; bits <= 126; ++bits) {
+    const int128 edge = static_cast<int128>(1) << bits;
+    for (int128 v : {edge - 1, edge, edge + 1, -edge, -edge - 1, -edge + 1}) {
+      StoredLine line = RatedLine();
+      line.quantity = Decimal::FromNanos(v);
+      std::string bytes;
+      EncodeLine(line, &bytes);
+      const std::string want = ReferenceVarint(v);
+      ASSERT_GE(bytes.size(), kQuantityAt + want.size());
+      EXPECT_EQ(bytes.substr(kQuantityAt, want.size()), want) << "bits " << bits;
+      // and the next field starts right after it
+      const std::string price = ReferenceVarint(96'000'000);  // unit_price 0.096
+      EXPECT_EQ(bytes.substr(kQuantityAt + want.size(), price.size()), price)
+          << "bits " << bits;
+    }
+  }
+}
+
 // Stores written before the compact form hold version-1 records: they must still read.
 TEST(LineRecord, ReadsTheFixedWidthVersionOne) {
   StoredLine line = RatedLine();
