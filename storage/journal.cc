@@ -178,7 +178,7 @@ void SortExactly(const std::string& arena, size_t offset, FoldPlan::Op* begin,
 JournalRecord::JournalRecord(const JournalRecord& other)
     : prev_key_(other.prev_key_), ops_(other.ops_) {
   Grow(other.size_);
-  std::memcpy(buffer_.get(), other.buffer_.get(), other.size_);
+  if (other.size_ > 0) std::memcpy(buffer_.get(), other.buffer_.get(), other.size_);
   size_ = other.size_;
 }
 
@@ -219,7 +219,7 @@ void JournalRecord::Add(uint8_t kind, Db db, std::string_view key, std::string_v
   p = PutVarint(shared, p);
   p = PutVarint(suffix, p);
   p = PutVarint(value.size(), p);
-  std::memcpy(p, key.data() + shared, suffix);
+  if (suffix > 0) std::memcpy(p, key.data() + shared, suffix);
   p += suffix;
   if (!value.empty()) std::memcpy(p, value.data(), value.size());
   p += value.size();
