@@ -27,8 +27,12 @@ curl -fsS "$url/readyz" >/dev/null || { echo "meterd did not become ready" >&2; 
 token=$(cat "$data_dir/admin.token")
 
 # Reference data, price sheet, FX and budgets for five customers in five currencies, then a
-# feed of about 20 events/s with duplicates and late events, until Ctrl-C.
+# feed of about 20 events/s with duplicates and late events, until Ctrl-C. The store is kept
+# between runs, so each run's event ids get a prefix of their own: a rerun within the same
+# hours would otherwise re-send the first run's ids, all answered as duplicates, and spend
+# would not move.
 "$build_dir/tools/loadgen/meter-loadgen" load --demo --setup --url "$url" \
+  --id-prefix "demo-$(date +%s)-" \
   --token-file "$data_dir/admin.token" > "$data_dir/loadgen.log" 2>&1 &
 loadgen_pid=$!
 
