@@ -377,7 +377,8 @@ BENCHMARK(BM_HashForKeyIdentity);
 
 // One shard job's journal record as ProcessUsage and SettleTouched build it: 500 identity puts
 // (4-byte values) in arrival order, consecutive ones from different entitlements, then the 500
-// daily lines they touched (~200-byte values), in a fresh record per job. Checked by decoding.
+// daily lines they touched (~200-byte values), into a fresh record per job (fresh:1) or one
+// record cleared and reused (fresh:0). Checked by decoding.
 void BM_JournalRecordJob(benchmark::State& state) {
   constexpr int kEvents = 500;
   std::vector<std::string> identities, line_keys;

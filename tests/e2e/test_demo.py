@@ -23,6 +23,8 @@ from harness import meterd_binary, metric_value
 REPO = Path(__file__).resolve().parent.parent.parent
 FIRST_ALERT_WITHIN_S = 120
 RERUN_EVENTS_WITHIN_S = 40
+# demo.sh's exit after Ctrl-C: 0 once it has stopped meterd, or the signal's own status.
+STOPPED_BY_CTRL_C = (0, 130, -signal.SIGINT)
 
 
 def free_port():
@@ -78,6 +80,10 @@ class Demo:
         return metric_value(self.get("/metrics", auth=False), "meterd_events_total",
                             result=result) or 0
 
+    def every_customer_has_spend(self):
+        spend = self.spend_by_customer()
+        return len(spend) == 5 and all(v > 0 for v in spend.values())
+
     def accepted(self):
         return self.metric("accepted")
 
@@ -99,11 +105,8 @@ class DemoTest(unittest.TestCase):
             data_dir = Path(tmp) / "demo-data"
             first = Demo(data_dir)
             try:
-                first.wait_for(
-                    "spend for each of the five demo customers",
-                    lambda: (lambda s: len(s) == 5 and all(v > 0 for v in s.values()))(
-                        first.spend_by_customer()),
-                    FIRST_ALERT_WITHIN_S)
+                first.wait_for("spend for each of the five demo customers",
+                               first.every_customer_has_spend, FIRST_ALERT_WITHIN_S)
                 alerts = first.wait_for(
                     "budget alert",
                     lambda: [a for a in json.loads(first.get("/v1/alerts?limit=1000"))["alerts"]
@@ -112,7 +115,8 @@ class DemoTest(unittest.TestCase):
                 self.assertTrue(alerts)
                 spend = first.spend_by_customer()
             finally:
-                first.stop()
+                first_exit = first.stop()
+            self.assertIn(first_exit, STOPPED_BY_CTRL_C)
 
             second = Demo(data_dir)
             try:
@@ -128,7 +132,8 @@ class DemoTest(unittest.TestCase):
                     RERUN_EVENTS_WITHIN_S)
                 self.assertTrue(moved)
             finally:
-                self.assertIn(second.stop(), (0, 130, -signal.SIGINT))
+                second_exit = second.stop()
+            self.assertIn(second_exit, STOPPED_BY_CTRL_C)
 
 
 if __name__ == "__main__":
