@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -439,6 +440,106 @@ void BM_JournalRecordJob(benchmark::State& state) {
 }
 // reused: the cost of the ops alone; fresh: with the buffer's growth, as a new job has it.
 BENCHMARK(BM_JournalRecordJob)->ArgName("fresh")->Arg(0)->Arg(1);
+
+// The fold planner reading one window of the daemon's journal and ordering it for the writer:
+// 190 shard jobs of ~500 events each from meter-loadgen's default world (200 customers, 400
+// entitlements, 2,400 meter streams, one event per stream and hour), so each job holds ~500
+// identity puts and ~500 daily-line puts, and every line is rewritten once an hour. Items are
+// journal ops read; the planned ops left after superseded writes are dropped are checked
+// against a std::map of the window.
+void BM_BuildFoldPlan(benchmark::State& state) {
+  constexpr int kStreams = 2400, kEntitlements = 400, kJobs = 190, kEventsPerJob = 500;
+  struct Stream {
+    std::string entitlement, customer, meter, uri;
+  };
+  std::vector<Stream> streams;
+  for (int s = 0; s < kStreams; ++s) {
+    const int e = s * kEntitlements / kStreams;
+    Stream st;
+    st.entitlement = Guid(0xE, static_cast<uint32_t>(e));
+    st.customer = Guid(0xC, static_cast<uint32_t>(e / 2));
+    st.meter = Guid(0x3E7E4, static_cast<uint32_t>(s % 7));
+    char uri[160];
+    std::snprintf(uri, sizeof uri,
+                  "/subscriptions/%s/resourcegroups/rg-%d/providers/microsoft.compute/"
+                  "virtualmachines/vm-%d", st.entitlement.c_str(), e % 5, s % 6);
+    st.uri = uri;
+    streams.push_back(std::move(st));
+  }
+  const std::string dir = MakeTempDir();
+  EnvOptions o;
+  o.sync = SyncMode::kNone;
+  o.map_size = uint64_t{1} << 30;
+  Result<std::unique_ptr<Env>> env = Env::Open(dir, o);
+  if (!env.ok()) std::abort();
+  const std::string expiry = EncodeU64BE(kExpiryDay).substr(4);
+  std::string line_value(60, '\0');
+  std::map<std::pair<Db, std::string>, std::string> expected;
+  uint64_t journal_ops = 0;
+  {
+    Result<WriteTxn> txn = (*env)->BeginWrite();
+    if (!txn.ok()) std::abort();
+    KeyBuilder kb;
+    uint64_t event = 0;
+    for (int job = 0; job < kJobs; ++job) {
+      JournalRecord record;
+      std::vector<std::string> line_keys;
+      for (int i = 0; i < kEventsPerJob; ++i, ++event) {
+        const Stream& st = streams[event % kStreams];
+        const uint64_t hour = event / kStreams;
+        char id[40];
+        std::snprintf(id, sizeof id, "s%d-2026-11-2%dT%02d:00", static_cast<int>(event % kStreams),
+                      static_cast<int>(hour / 24), static_cast<int>(hour % 24));
+        kb.Clear();
+        keys::Event(&kb, st.entitlement, id);
+        record.Put(Db::kEvents, kb.view(), expiry);
+        expected[{Db::kEvents, std::string(kb.view())}] = expiry;
+        kb.Clear();
+        keys::Line(&kb, st.customer, kMonth, st.meter, kDate + static_cast<uint32_t>(hour / 24),
+                   st.entitlement, st.uri);
+        line_keys.emplace_back(kb.view());
+      }
+      std::sort(line_keys.begin(), line_keys.end());  // a ledger's lines, written in order
+      for (const std::string& key : line_keys) {
+        std::memcpy(line_value.data(), &job, sizeof job);  // each rewrite differs
+        record.Put(Db::kLines, key, line_value);
+        expected[{Db::kLines, key}] = line_value;
+      }
+      journal_ops += 2 * kEventsPerJob;
+      if (!AppendJournal(*txn, record).ok()) std::abort();
+    }
+    if (!std::move(*txn).Commit().ok()) std::abort();
+  }
+  FoldPlan plan;
+  {
+    Result<ReadTxn> txn = (*env)->BeginRead();
+    if (!txn.ok() || !BuildFoldPlan(*txn, 0, SIZE_MAX, &plan).ok()) std::abort();
+    bool same = plan.ops.size() == expected.size();
+    auto it = expected.begin();
+    for (size_t i = 0; same && i < plan.ops.size(); ++i, ++it) {
+      const FoldPlan::Op& op = plan.ops[i];
+      same = op.db == it->first.first && plan.key(op) == it->first.second &&
+             plan.value(op) == it->second && !op.is_delete;
+    }
+    if (!same) {
+      state.SkipWithError("the plan is not the window's last writes in key order");
+      return;
+    }
+  }
+  for (auto _ : state) {
+    Result<ReadTxn> txn = (*env)->BeginRead();
+    if (!txn.ok()) std::abort();
+    Status st = BuildFoldPlan(*txn, 0, SIZE_MAX, &plan);
+    if (!st.ok()) std::abort();
+    benchmark::DoNotOptimize(plan.ops.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * journal_ops));
+  state.counters["planned_ops"] = static_cast<double>(plan.ops.size());
+  env->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+BENCHMARK(BM_BuildFoldPlan)->Unit(benchmark::kMillisecond);
 
 void BM_IngestBatch(benchmark::State& state, IdStyle style, Order order = Order::kKeyOrder) {
   Store store;

@@ -173,6 +173,76 @@ void SortExactly(const std::string& arena, size_t offset, FoldPlan::Op* begin,
   }
 }
 
+// A 64-bit hash of (database, key), eight bytes at a time: the planner hashes every op of a
+// window once, and equal hashes are confirmed by comparing the keys.
+uint64_t OpKeyHash(Db db, std::string_view key) {
+  uint64_t h = (static_cast<uint64_t>(db) << 32 ^ key.size()) * 0x9E3779B97F4A7C15ULL;
+  size_t i = 0;
+  for (; i + 8 <= key.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, key.data() + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 29;
+  }
+  if (i < key.size()) {
+    uint64_t w = 0;
+    std::memcpy(&w, key.data() + i, key.size() - i);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+  }
+  h ^= h >> 32;
+  return h * 0x94D049BB133111EBULL;
+}
+
+// Drops every write that a later write of the same key in the window supersedes, keeping the
+// rest in journal order, before the sort: a daily line is rewritten by every job that touches
+// it (about once an hour per meter stream), so most of a window's line writes are superseded,
+// and their keys, the longest of the window, are the ones the sort would otherwise order
+// window by window down to their last bytes. A hash table of the window's ops finds them in
+// one pass.
+void DropSupersededWrites(FoldPlan* plan, std::vector<uint64_t>* hashes,
+                          std::vector<uint32_t>* slots) {
+  std::vector<FoldPlan::Op>& ops = plan->ops;
+  const size_t n = ops.size();
+  if (n < 2) return;
+  size_t capacity = 16;
+  while (capacity < 2 * n) capacity *= 2;
+  slots->assign(capacity, 0);  // op index + 1; 0 is empty
+  hashes->resize(n);
+  const size_t mask = capacity - 1;
+  for (size_t i = 0; i < n; ++i) (*hashes)[i] = OpKeyHash(ops[i].db, plan->key(ops[i]));
+  // Every probe's first slot misses the cache: hashing first lets it load kAhead ops early.
+  constexpr size_t kAhead = 16;
+  bool any = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) __builtin_prefetch(&(*slots)[(*hashes)[i + kAhead] & mask], 1, 3);
+    FoldPlan::Op& op = ops[i];
+    const std::string_view key = plan->key(op);
+    const uint64_t h = (*hashes)[i];
+    size_t at = h & mask;
+    while (true) {
+      uint32_t& slot = (*slots)[at];
+      if (slot == 0) {
+        slot = static_cast<uint32_t>(i + 1);
+        break;
+      }
+      FoldPlan::Op& earlier = ops[slot - 1];
+      if ((*hashes)[slot - 1] == h && earlier.db == op.db && plan->key(earlier) == key) {
+        earlier.superseded = true;
+        any = true;
+        slot = static_cast<uint32_t>(i + 1);
+        break;
+      }
+      at = (at + 1) & mask;
+    }
+  }
+  if (!any) return;
+  size_t out = 0;
+  for (const FoldPlan::Op& op : ops) {
+    if (!op.superseded) ops[out++] = op;
+  }
+  ops.resize(out);
+}
+
 }  // namespace
 
 JournalRecord::JournalRecord(const JournalRecord& other)
@@ -298,6 +368,8 @@ Status BuildFoldPlan(const TxnBase& txn, uint64_t from_seq, size_t max_bytes, Fo
   if (!decode.ok()) return decode;
   if (!plan->cut) plan->folds_through = plan->snapshot_txn;  // every record of the snapshot
   if (plan->arena.size() > UINT32_MAX) return Status::ResourceExhausted("fold window too large");
+  if (plan->ops.size() > UINT32_MAX - 1) return Status::ResourceExhausted("fold window too large");
+  DropSupersededWrites(plan, &plan->hashes, &plan->slots);
   std::vector<FoldPlan::Op>& ops = plan->ops;
   plan->scratch.resize(ops.size());
   SortExactly(plan->arena, 0, ops.data(), ops.data() + ops.size(), plan->scratch.data());

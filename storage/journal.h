@@ -140,6 +140,8 @@ struct FoldPlan {
   std::string arena;
   std::vector<Op> ops;
   std::vector<Op> scratch;  // the planner's sort buffer, kept between windows
+  std::vector<uint64_t> hashes;  // the planner's key hashes and table, kept between windows
+  std::vector<uint32_t> slots;
   size_t applied = 0;  // ops [0, applied) are committed into the B-trees
 
   std::string_view key(const Op& op) const { return {arena.data() + op.key_off, op.key_len}; }
