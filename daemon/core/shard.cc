@@ -832,7 +832,7 @@ void Shard::ReleaseFolded() {
   while (!unfolded_.empty() && unfolded_.front()->txn_id <= folded) {
     std::unique_ptr<Job> job(unfolded_.front());
     unfolded_.pop_front();
-    for (uint64_t h : job->identity_hashes) pending_.Decrement(h);
+    pending_.DecrementAll(job->identity_hashes);
   }
   if (read_journal_through_ != 0 && OldestUnfoldedSeq() > read_journal_through_) {
     read_journal_through_ = 0;

@@ -4,6 +4,7 @@
 
 #include <random>
 #include <unordered_map>
+#include <vector>
 
 namespace meterd::core {
 namespace {
@@ -118,6 +119,32 @@ TEST(HashCounts, HoldersFollowTheirHashesUnderRandomOperations) {
         }
       }
     }
+  }
+}
+
+// A shard releases a folded job's identities in one call: the same as one Decrement each,
+// repeats and hashes never counted included, with holders kept for what is left.
+TEST(HashCounts, DecrementAllIsOneDecrementOfEach) {
+  std::mt19937_64 rng(20261121);
+  HashCounts all, each;
+  static const int kOwner = 0;
+  std::vector<uint64_t> counted;
+  for (uint32_t i = 0; i < 20'000; ++i) {
+    const uint64_t key = rng() % 30'000 + 2;
+    all.Increment(key, {&kOwner, i});
+    each.Increment(key, {&kOwner, i});
+    counted.push_back(key);
+  }
+  std::vector<uint64_t> release(counted.begin(), counted.begin() + 12'000);
+  release.push_back(1'000'000);  // never counted: ignored
+  all.DecrementAll(release);
+  for (uint64_t key : release) each.Decrement(key);
+  ASSERT_EQ(all.size(), each.size());
+  ASSERT_LT(all.size(), 20'000u);
+  for (uint64_t key : counted) {
+    ASSERT_EQ(all.Count(key), each.Count(key)) << key;
+    ASSERT_EQ(all.HolderOf(key).owner, each.HolderOf(key).owner) << key;
+    ASSERT_EQ(all.HolderOf(key).offset, each.HolderOf(key).offset) << key;
   }
 }
 
