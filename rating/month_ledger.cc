@@ -10,6 +10,7 @@ namespace meterd::rating {
 namespace {
 
 constexpr uint32_t kNone = 0xffffffffu;
+constexpr uint32_t kNotInterned = 0xfffffffeu;  // a string id not looked up yet
 
 // A fast non-cryptographic hash for line keys (~200 bytes of ids and URI): four independent
 // multiply-xorshift lanes over 32-byte blocks, so the multiplies overlap instead of forming
@@ -109,6 +110,9 @@ struct MonthLedger::Impl {
     LineTerms terms;
     RatedAmounts rated;
     uint32_t category = kNone;  // interned category the totals hold this line under
+    // terms.meter_category() interned, once per terms: lines of many tables interleave in a
+    // settle, and interning by hash lookup for each was a tenth of it.
+    uint32_t terms_category = kNotInterned;
     bool tiered = false;        // cached terms.tiered(); terms may point into a dropped snapshot
     bool has_rated = false;     // `rated` is a stored form (rated here or loaded)
     bool in_totals = false;     // `rated` is counted in the totals
@@ -313,6 +317,7 @@ struct MonthLedger::Impl {
       QueueScope(scope_id);  // cum_before of a newly tiered line may be stale
     }
     l.terms = terms;
+    l.terms_category = kNotInterned;
     l.terms_dirty = false;
     Queue(id);
   }
@@ -434,23 +439,17 @@ struct MonthLedger::Impl {
     }
     dirty_scopes.clear();
     RatedAmounts fresh;
-    const TierTable* category_table = nullptr;
-    uint32_t category_of_table = kNone;
     for (uint32_t id : dirty) {
       Line& l = lines[id];
       l.queued = false;
       if (l.removed) continue;
       RateLine(l.terms, l.quantity, l.cum_before, &fresh);
       const bool same = l.has_rated && StoredFormEquals(fresh, l.rated);
-      // A new price version may move an unchanged line to another category. Lines of one
-      // table share its category: intern it once per table, not per line.
+      // A new price version may move an unchanged line to another category.
       uint32_t category = kNone;
       if (fresh.rated()) {
-        if (l.terms.table != category_table) {
-          category_table = l.terms.table;
-          category_of_table = Intern(l.terms.meter_category());
-        }
-        category = category_of_table;
+        if (l.terms_category == kNotInterned) l.terms_category = Intern(l.terms.meter_category());
+        category = l.terms_category;
       }
       if (!(l.in_totals && fresh == l.rated && category == l.category)) {
         RemoveFromTotals(l);

@@ -334,6 +334,8 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
   std::string_view last_customer;
   rating::Month last_month{-1};
   char expiry[storage::kEventValueSize];
+  std::optional<rating::Date> expiry_date;  // the date expiry and expiry_month are of
+  rating::Month expiry_month{-1};
 
   for (UsageItem& item : items) {
     const std::shared_ptr<UsageRequest>& request = item.request;
@@ -342,12 +344,17 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
     // The identities' hashes first, so the in-flight table's slot and the filter's word of an
     // event can be prefetched a few events ahead: each is a likely cache miss, and overlapped
     // they cost a fraction of one after another.
+    // Each identity key is built once, here, and kept for the loop below.
     identity_hashes_.clear();
+    identity_keys_.clear();
+    identity_key_ends_.clear();
     for (uint32_t index : item.events) {
       const ingest::UsageEvent& ev = request->batch.events()[index];
       kb_.Clear();
       keys::Event(&kb_, ev.entitlement_id, ev.id);
       identity_hashes_.push_back(storage::HashForKey(kb_.view()));
+      identity_keys_.append(kb_.view());
+      identity_key_ends_.push_back(static_cast<uint32_t>(identity_keys_.size()));
     }
     for (size_t pos = 0; pos < item.events.size(); ++pos) {
       if (pos + IdentityFilter::kPrefetchAhead < identity_hashes_.size()) {
@@ -364,9 +371,9 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
         forward[owner_shard % shard_count].push_back(index);
         continue;
       }
-      kb_.Clear();
-      keys::Event(&kb_, ev.entitlement_id, ev.id);
-      std::string_view identity = kb_.view();
+      const size_t key_begin = pos == 0 ? 0 : identity_key_ends_[pos - 1];
+      const std::string_view identity(identity_keys_.data() + key_begin,
+                                      identity_key_ends_[pos] - key_begin);
       const storage::KeyHash key_hash = identity_hashes_[pos];
       const uint64_t hash = key_hash.lo;
       bool duplicate = false;
@@ -397,13 +404,17 @@ void Shard::ProcessUsage(std::vector<UsageItem>& items) {
                                    : HashCounts::Holder{});
       accepted_hashes_.push_back(key_hash);
       job->identity_hashes.push_back(hash);
-      storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
+      if (!expiry_date || ev.usage_date != *expiry_date) {  // a job's events share few dates
+        expiry_date = ev.usage_date;
+        storage::PutU32BE(ExpiryDay(ev.usage_date, retention), expiry);
+        expiry_month = rating::MonthOf(ev.usage_date);
+      }
       job->writes.Put(Db::kEvents, identity, std::string_view(expiry, sizeof expiry));
       ++job->accepted;
       ++part.accepted;
 
       if (cust) {
-        rating::Month month = rating::MonthOf(ev.usage_date);
+        const rating::Month month = expiry_month;
         LedgerEntry* entry = last_entry;
         if (!entry || month != last_month || last_customer != cust->customer_id) {
           Result<LedgerEntry*> got = GetLedger(*txn, cust->customer_id, month);

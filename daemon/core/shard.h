@@ -239,6 +239,8 @@ class Shard {
   uint64_t failures_ = 0;
   storage::KeyBuilder kb_;
   std::vector<storage::KeyHash> identity_hashes_;  // of the slice ProcessUsage is on, reused
+  std::string identity_keys_;                      // ... and its identity keys, end to end
+  std::vector<uint32_t> identity_key_ends_;
   // New identities of the job (or of unfolded jobs, in BeginIdentityFilter), for the filters.
   std::vector<storage::KeyHash> accepted_hashes_;
   std::string scratch_;
