@@ -79,6 +79,26 @@ TEST(LineRecord, ExtremeAmountsRoundTrip) {
   ExpectSame(line, back);
 }
 
+// Every varint at its widest (19 bytes): the encoder's fixed buffer holds the longest record.
+TEST(LineRecord, EveryAmountAtItsWidestRoundTrips) {
+  StoredLine line = RatedLine();
+  const Decimal min = Decimal::FromNanos(std::numeric_limits<int128>::min());
+  rating::RatedAmounts& r = line.rated;
+  for (Decimal* d : {&line.quantity, &r.unit_price, &r.effective_unit_price, &r.pec_rate,
+                     &r.list_usd, &r.pec_usd, &r.billed_usd, &r.list_bc, &r.pec_bc, &r.billed_bc,
+                     &r.lost_pec_usd, &r.lost_pec_bc}) {
+    *d = min;
+  }
+  r.fx = rating::FxRate::FromPicos(std::numeric_limits<int128>::min());
+  line.resource_uri.assign(3, 'r');
+  std::string bytes;
+  EncodeLine(line, &bytes);
+  EXPECT_EQ(bytes.size(), 6 + 12 * 19 + 19 + 1 + 3u);  // 12 amounts and FX, URI length, URI
+  StoredLine back;
+  ASSERT_TRUE(DecodeLine(bytes, &back).ok());
+  ExpectSame(line, back);
+}
+
 // Amounts on both sides of the 64-bit boundary of the varint writer's fast path.
 TEST(LineRecord, AmountsAroundSixtyFourBitsRoundTrip) {
   const int128 two64 = static_cast<int128>(1) << 64;
