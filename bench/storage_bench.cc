@@ -7,7 +7,8 @@
 // store. Set METERD_BENCH_DIR to choose the disk (default: the temp directory),
 // METERD_BENCH_REOPEN_LINES for the reopen store size (default 100,000; docs use 10,000,000)
 // and METERD_BENCH_SYNC to compare sync modes (default full). BM_JournalRecordJob times a
-// shard building one job's journal record (no disk).
+// shard building one job's journal record (no disk), BM_BuildFoldPlan the fold planner
+// ordering one window of the journal.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <stdlib.h>
