@@ -111,7 +111,7 @@ struct MonthLedger::Impl {
     RatedAmounts rated;
     uint32_t category = kNone;  // interned category the totals hold this line under
     // terms.meter_category() interned, once per terms: lines of many tables interleave in a
-    // settle, and interning by hash lookup for each was a tenth of it.
+    // settle, and interning by hash look-up for each was a sixth of the settle.
     uint32_t terms_category = kNotInterned;
     bool tiered = false;        // cached terms.tiered(); terms may point into a dropped snapshot
     bool has_rated = false;     // `rated` is a stored form (rated here or loaded)
@@ -655,18 +655,33 @@ std::vector<LineId> MonthLedger::CanonicalOrder() const {
 }
 
 MonthTotals MonthLedger::Totals() const {
+  MonthTotals t;
+  Totals(&t);
+  return t;
+}
+
+void MonthLedger::Totals(MonthTotals* out) const {
   const Impl& m = *impl_;
-  MonthTotals t = m.totals;
-  t.by_category.clear();
+  // The categories' strings keep their capacity from the previous call: a shard asks for the
+  // totals of every ledger each job touched.
+  std::vector<CategoryTotal> categories = std::move(out->by_category);
+  *out = m.totals;
+  size_t n = 0;
   for (uint32_t id = 0; id < m.categories.size(); ++id) {
     const Impl::CategoryAcc& c = m.categories[id];
-    if (c.rated > 0) t.by_category.push_back({std::string(m.Str(id)), c.list, c.billed});
+    if (c.rated <= 0) continue;
+    if (n == categories.size()) categories.emplace_back();
+    CategoryTotal& total = categories[n++];
+    total.meter_category.assign(m.Str(id));
+    total.list = c.list;
+    total.billed = c.billed;
   }
-  std::sort(t.by_category.begin(), t.by_category.end(),
+  categories.resize(n);
+  std::sort(categories.begin(), categories.end(),
             [](const CategoryTotal& a, const CategoryTotal& b) {
               return a.meter_category < b.meter_category;
             });
-  return t;
+  out->by_category = std::move(categories);
 }
 
 // ---------------------------------------------------------------------------------------------

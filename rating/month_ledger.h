@@ -149,6 +149,8 @@ class MonthLedger {
   std::vector<LineId> CanonicalOrder() const;
   // Totals as of the last Settle.
   MonthTotals Totals() const;
+  // The same into *out, reusing the capacity of its category list and names.
+  void Totals(MonthTotals* out) const;
 
  private:
   struct Impl;

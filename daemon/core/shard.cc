@@ -706,12 +706,12 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
     }
     *changed_lines += settle_.changed.size();
     anomaly_.OnSettled(ledger, settle_);
-    StoredTotals totals{ledger.Totals(), now};
+    ledger.Totals(&totals_.totals);
+    totals_.as_of = now;
     kb_.Clear();
     keys::Totals(&kb_, customer, month);
-    std::string totals_key(kb_.view());
-    EncodeTotals(totals, &scratch_);
-    job->writes.Put(Db::kTotals, totals_key, scratch_);
+    EncodeTotals(totals_, &scratch_);
+    job->writes.Put(Db::kTotals, kb_.view(), scratch_);
 
     // pec_lost: once per (entitlement, day), on the first commit leaving a rated lost line.
     for (const rating::PecLostDay& day : settle_.pec_lost) {
@@ -733,7 +733,7 @@ Status Shard::SettleTouched(storage::ReadTxn& txn, Job* job, uint64_t* changed_l
                             std::nullopt, day.currency.view(), detail, now));
     }
     if (!result.ok()) continue;
-    result = EvaluateBudget(txn, entry, totals.totals, job);
+    result = EvaluateBudget(txn, entry, totals_.totals, job);
   }
   touched_.clear();
   PublishCacheSizes();

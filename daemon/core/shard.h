@@ -25,6 +25,7 @@
 #include "daemon/core/hash_counts.h"
 #include "daemon/core/identity_filter.h"
 #include "daemon/core/owner_cache.h"
+#include "daemon/core/records.h"
 #include "rating/budget.h"
 #include "rating/month_ledger.h"
 #include "storage/env.h"
@@ -244,6 +245,7 @@ class Shard {
   // New identities of the job (or of unfolded jobs, in BeginIdentityFilter), for the filters.
   std::vector<storage::KeyHash> accepted_hashes_;
   std::string scratch_;
+  StoredTotals totals_;  // SettleTouched's, reused
   std::string ledger_key_;  // GetLedger's lookup key, reused
   rating::SettleResult settle_;
   std::vector<rating::BudgetCrossing> crossings_;

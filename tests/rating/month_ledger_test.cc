@@ -256,6 +256,34 @@ TEST_F(LedgerTest, ACategoryWithOnlyZeroAmountsIsListed) {
   EXPECT_EQ(t.by_category[0], (CategoryTotal{"SQL Database", Dec("0"), Dec("0")}));
 }
 
+// A shard reuses one MonthTotals for every ledger it settles: whatever it held before (more
+// categories, other names, other sums) is replaced entirely.
+TEST_F(LedgerTest, TotalsIntoAReusedObjectEqualFreshTotals) {
+  ledger_.AddQuantity(Key(kEa, kSql, kVm1, "2026-11-05"), Dec("10"));
+  Settle();
+  MonthTotals reused;
+  reused.list = Dec("99");
+  reused.rated_lines = 7;
+  reused.by_category = {{"Zeta", Dec("1"), Dec("1")},
+                        {"A category name longer than any short-string buffer", Dec("2"), Dec("2")},
+                        {"Bandwidth", Dec("3"), Dec("3")}};
+  ledger_.Totals(&reused);
+  const MonthTotals fresh = ledger_.Totals();
+  EXPECT_EQ(reused.list, fresh.list);
+  EXPECT_EQ(reused.billed, fresh.billed);
+  EXPECT_EQ(reused.rated_lines, fresh.rated_lines);
+  ASSERT_EQ(reused.by_category.size(), 1u);
+  EXPECT_EQ(reused.by_category, fresh.by_category);
+  EXPECT_EQ(reused.by_category[0].meter_category, "SQL Database");
+
+  ledger_.AddQuantity(Key(kEa, kBw, kVm1, "2026-11-05"), Dec("8"));  // a second category
+  Settle();
+  ledger_.Totals(&reused);
+  ASSERT_EQ(reused.by_category.size(), 2u);
+  EXPECT_EQ(reused.by_category, ledger_.Totals().by_category);
+  EXPECT_EQ(reused.by_category[0].meter_category, "Bandwidth");  // sorted by name
+}
+
 TEST_F(LedgerTest, LinesEnumerateInCanonicalOrder) {
   ledger_.AddQuantity(Key(kEb, kSql, kApp1, "2026-11-05"), Dec("1"));
   ledger_.AddQuantity(Key(kEa, kBw, kVm2, "2026-11-05"), Dec("1"));
