@@ -62,11 +62,19 @@ if [ -n "$probe" ] && command -v wrk > /dev/null; then
   ) > "$work/wrk.txt" 2>&1 &
   wrk_pid=$!
 fi
+# The machine's CPU split over the load (/proc/stat), steal included: on a VM, time the
+# hypervisor gave to other guests slows every thread alike and is no property of meterd.
+cpu_split() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6, $9}' /proc/stat; }
+cpu_before=$(cpu_split)
 # LOADGEN_NICE=N runs the generator at nice N: in service the feed comes from other machines,
 # here it competes with the daemon for the same 2 cores.
 nice -n "${LOADGEN_NICE:-0}" "$loadgen" load --url "$url" --token-file "$work/data/admin.token" --setup --now "$now" \
   --customers "${CUSTOMERS:-200}" --connections "${CONNECTIONS:-4}" --batch "${BATCH:-1000}" \
   --rate 0 --duration "$duration" "$@" | tee "$work/report.txt"
+echo "$cpu_before $(cpu_split)" | awk '{busy = $4 - $1; idle = $5 - $2; steal = $6 - $3;
+  all = busy + idle + steal; if (all > 0) printf "machine cpu    busy %.1f %%, idle %.1f %%, " \
+  "steal %.1f %% (the hypervisor'"'"'s share: runs with much of it measure the host)\n",
+  100 * busy / all, 100 * idle / all, 100 * steal / all}'
 probe_status=0
 if [ -n "$py_probe" ]; then
   wait "$py_probe" || probe_status=$?
