@@ -78,7 +78,8 @@ class Reload(FullStoreChecks, DaemonTestCase):
         # A SIGHUP with the file unchanged changes nothing: still full.
         self.hup(d)
         self.wait_for_log(d, r"SIGHUP: configuration unchanged")
-        self.assertProblem(self.post(d, refused), 503, "full after a reload of the same file")
+        refused = self.post_refused_again(d, acked, refused, "hup",
+                                          "full after a reload of the same file")
 
         self.write_config(SMALL_MAP.replace('map_max = "2MiB"', 'map_max = "64MiB"'))
         self.hup(d)
