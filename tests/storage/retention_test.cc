@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -139,15 +140,24 @@ TEST_F(RetentionTest, ThePurgerRunsAsSmallWriterJobsWhileIngestKeepsCommitting) 
   EventPurger purger(env_.get(), writer_.get(), limits);
   std::atomic<bool> stop{false};
   std::atomic<int> ingested{0};
+  std::atomic<bool> ingest_running{false};
   std::thread ingest([&] {
+    ingest_running.store(true);
     for (int i = 0; !stop.load() && i < 100000; ++i) {
       Status st = writer_->Execute(
           [i](WriteTxn& txn) { return txn.Put(Db::kLines, Cat("line-", i), "v"); });
       if (st.ok()) ingested.fetch_add(1);
     }
   });
+  // On a loaded machine the ingest thread may not run at all before a fast purge ends: start
+  // the purge once it runs, and give it a moment to commit before stopping it.
+  while (!ingest_running.load()) std::this_thread::yield();
   ASSERT_TRUE(purger.Start(kCutoff).ok());
   purger.WaitUntilIdle();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ingested.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   stop.store(true);
   ingest.join();
   const EventPurger::Progress p = purger.progress();
