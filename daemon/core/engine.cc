@@ -166,6 +166,7 @@ Status Engine::BuildIdentityFilter() {
   if (active_filter_ && active_filter_->doublings() < kFilterDoublingsBetweenScans &&
       2 * active_filter_->bytes() <= options_.dedupe_filter_max_bytes) {
     filter = IdentityFilter::Doubled(*active_filter_);
+    filter->MakeResident();  // the copy fills every word: fault it in here, not in the shards
     // As for a scan: from here the shards' new identities reach the new filter too, so none
     // accepted while the words are copied is missed; every earlier one is in the active one.
     METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {
@@ -205,6 +206,9 @@ Status Engine::ScanIdentityFilter(std::shared_ptr<IdentityFilter>* built) {
   // the next rebuild, so rebuilding costs a constant share of ingest.
   auto filter = std::make_shared<IdentityFilter>(
       std::max(options_.dedupe_filter_initial_keys, 2 * stored), options_.dedupe_filter_max_bytes);
+  // The scan will touch every page of a filter sized for many identities: fault them in on
+  // this thread before the shards insert into it (a small store's filter stays lazy).
+  if (filter->DenseFor(stored)) filter->MakeResident();
   // From here every identity a shard accepts reaches the new filter, and so do at once those
   // of its jobs not yet folded; the scan below covers everything folded before.
   METERD_RETURN_IF_ERROR(Broadcast([&](Shard& s) {

@@ -1,6 +1,7 @@
 #include "daemon/core/identity_filter.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -153,6 +154,58 @@ TEST(IdentityFilter, InsertsDuringTheCopyReachTheDoubledFilter) {
     ASSERT_TRUE(doubled->MayContain(HashOf("before-", i))) << i;
     ASSERT_TRUE(doubled->MayContain(HashOf("during-", i))) << i;
   }
+}
+
+// Resident pages of this process, from /proc/self/statm.
+uint64_t ResidentBytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int got = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+TEST(IdentityFilter, TakesMemoryOnlyAsIdentitiesTouchItUnlessMadeResident) {
+  // 64 MiB each. The lazy one is what a small feed's first filter is; the resident one is what
+  // the builder hands the shards, so that their inserts never fault pages in on their threads.
+  constexpr uint64_t kKeys = uint64_t{32} << 20;
+  const uint64_t before = ResidentBytes();
+  IdentityFilter lazy(kKeys, uint64_t{1} << 30);
+  ASSERT_EQ(lazy.bytes(), uint64_t{64} << 20);
+  for (uint64_t i = 0; i < 1000; ++i) lazy.Insert(HashOf("few-", i));
+  const uint64_t after_lazy = ResidentBytes();
+  EXPECT_LT(after_lazy - before, lazy.bytes() / 4);
+
+  IdentityFilter resident(kKeys, uint64_t{1} << 30);
+  resident.MakeResident();
+  EXPECT_GE(ResidentBytes() - after_lazy, resident.bytes() * 9 / 10);
+  // Resident, still empty, and a filter like any other.
+  for (uint64_t i = 0; i < 1000; ++i) EXPECT_FALSE(resident.MayContain(HashOf("few-", i))) << i;
+  for (uint64_t i = 0; i < 1000; ++i) resident.Insert(HashOf("few-", i));
+  for (uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(resident.MayContain(HashOf("few-", i))) << i;
+}
+
+TEST(IdentityFilter, IsDenseForEightIdentitiesPerPageOfIt) {
+  // 4,194,304 keys at 16 bits: 8 MiB, 2,048 pages of 4 KiB.
+  IdentityFilter filter(uint64_t{4} << 20, uint64_t{1} << 30);
+  ASSERT_EQ(filter.bytes(), uint64_t{8} << 20);
+  EXPECT_FALSE(filter.DenseFor(0));
+  EXPECT_FALSE(filter.DenseFor(8 * 2048 - 1));
+  EXPECT_TRUE(filter.DenseFor(8 * 2048));
+  // A filter of a few words still spans one huge page of address space, never less.
+  IdentityFilter tiny(10, uint64_t{1} << 30);
+  EXPECT_FALSE(tiny.DenseFor(8 * 512 - 1));
+  EXPECT_TRUE(tiny.DenseFor(8 * 512));
+}
+
+TEST(IdentityFilter, AResidentDoubledFilterKeepsEveryIdentityOfItsHalf) {
+  IdentityFilter half(100'000, uint64_t{1} << 30);
+  for (uint64_t i = 0; i < 100'000; ++i) half.Insert(HashOf("kept-", i));
+  std::unique_ptr<IdentityFilter> doubled = IdentityFilter::Doubled(half);
+  doubled->MakeResident();
+  doubled->CopyFromHalf(half);
+  for (uint64_t i = 0; i < 100'000; ++i) ASSERT_TRUE(doubled->MayContain(HashOf("kept-", i))) << i;
 }
 
 }  // namespace
